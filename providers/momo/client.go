@@ -256,13 +256,17 @@ func (c *Client) call(ctx context.Context, acct *models.Account, req httpx.Reque
 	}
 }
 
-// failure turns an httpx error into the error to return: a retried 5xx whose
-// body carries a refusal code (INVALID_CURRENCY...) becomes permanent.
+// failure turns an httpx error into the error to return: when MoMo answered
+// (a 5xx left after the retries) its body is mapped, so that a refusal code
+// sent with HTTP 500 (INVALID_CURRENCY...) becomes permanent and a merchant
+// reads MTN's reason.
 func (c *Client) failure(op string, resp *httpx.Response, err error) error {
 	if resp != nil {
-		if pe := mapError(op, resp); pe.Permanent {
-			return pe
+		pe := mapError(op, resp)
+		if !pe.Permanent {
+			pe.Err = err
 		}
+		return pe
 	}
 	return err
 }
