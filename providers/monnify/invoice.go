@@ -324,7 +324,8 @@ func amountMinor(d decimal) (int64, error) {
 
 // Cancel is DELETE /api/v1/invoice/{invoiceReference}/cancel (§1.4.5). A
 // refusal is checked against the details: an invoice that is already
-// cancelled counts as cancelled; a paid one cannot be cancelled.
+// cancelled counts as cancelled, an expired one is reported expired, and a
+// paid one cannot be cancelled.
 func (c *Client) Cancel(ctx context.Context, acct *models.Account, inv *models.Invoice) (*models.Observation, error) {
 	ref := inv.ProviderRef
 	if ref == "" {
@@ -340,7 +341,8 @@ func (c *Client) Cancel(ctx context.Context, acct *models.Account, inv *models.I
 			return nil, err
 		}
 		switch b.InvoiceStatus {
-		case invoiceCancelled:
+		case invoiceCancelled, invoiceExpired:
+			// Already closed: say so instead of failing.
 			return c.invoiceObservation(b, raw)
 		case invoicePaid:
 			return nil, &models.ProviderError{Provider: models.Monnify, Op: "cancel invoice", Permanent: true,
