@@ -16,6 +16,7 @@ type Merchant struct {
 	VATNumber       string `gorm:"column:vat_number"`
 	TimeZone        string
 	DefaultCurrency string
+	InvoiceSeq      int64 // last automatic invoice number
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 }

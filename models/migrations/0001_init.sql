@@ -6,6 +6,7 @@ CREATE TABLE merchants (
     vat_number       TEXT NOT NULL DEFAULT '',
     time_zone        TEXT NOT NULL DEFAULT 'UTC',
     default_currency TEXT NOT NULL DEFAULT 'EUR',
+    invoice_seq      BIGINT NOT NULL DEFAULT 0,
     created_at       TIMESTAMP NOT NULL,
     updated_at       TIMESTAMP NOT NULL
 );
