@@ -32,7 +32,7 @@ func (c *Client) Validate(acct *models.Account, inv *models.Invoice, now time.Ti
 		switch {
 		case !ok:
 			fe.Add("provider."+FieldPaymentAccount, fmt.Sprintf("%s is not one of your IremboPay payment accounts.", id))
-		case inv.Currency != "" && pa.Currency != inv.Currency:
+		case isCurrency(inv.Currency) && pa.Currency != inv.Currency:
 			fe.Add("provider."+FieldPaymentAccount, fmt.Sprintf(
 				"Payment account %s receives %s but the invoice is in %s: choose a %s payment account or change the currency.",
 				pa.ID, pa.Currency, inv.Currency, inv.Currency))
