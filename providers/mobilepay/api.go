@@ -235,9 +235,9 @@ func (c *Client) Create(ctx context.Context, acct *models.Account, inv *models.I
 		return nil, fmt.Errorf("mobilepay create: encode: %w", err)
 	}
 	c.mu.Lock()
-	known := c.created[inv.SubmitKey]
+	known, ok := c.created[inv.SubmitKey]
 	c.mu.Unlock()
-	if known != "" && inv.SubmitKey != "" {
+	if ok && inv.SubmitKey != "" {
 		return c.resubmission(ctx, acct, inv, known, string(body))
 	}
 	resp, err := c.call(ctx, acct, op, http.MethodPost, path, body, false)
@@ -254,7 +254,7 @@ func (c *Client) Create(ctx context.Context, acct *models.Account, inv *models.I
 	}
 	if inv.SubmitKey != "" {
 		c.mu.Lock()
-		c.created[inv.SubmitKey] = cr.InvoiceID
+		c.created[inv.SubmitKey] = createdInvoice{ID: cr.InvoiceID, Links: cr.Links}
 		c.mu.Unlock()
 	}
 	refs := map[string]string{"mode": mode(inv), "invoice_number": in.InvoiceNumber}
@@ -272,21 +272,27 @@ func (c *Client) Create(ctx context.Context, acct *models.Account, inv *models.I
 	}, nil
 }
 
+// createdInvoice is what this process learned from a successful create.
+type createdInvoice struct {
+	ID    string
+	Links []Link
+}
+
 // resubmission answers a repeated Create for an invoice this process already
 // created, from the provider's current details.
-func (c *Client) resubmission(ctx context.Context, acct *models.Account, inv *models.Invoice, id, request string) (*models.Submission, error) {
+func (c *Client) resubmission(ctx context.Context, acct *models.Account, inv *models.Invoice, known createdInvoice, request string) (*models.Submission, error) {
 	cp := *inv
-	cp.ProviderRef = id
+	cp.ProviderRef = known.ID
 	obs, err := c.Fetch(ctx, acct, &cp)
 	if err != nil {
 		return nil, err
 	}
-	var links []Link
-	if mode(inv) == "link" && obs.References["link"] != "" {
-		links = []Link{{Rel: "user-redirect", Href: obs.References["link"]}}
+	refs := map[string]string{"mode": mode(inv), "invoice_number": inv.Number}
+	if h := linkHref(known.Links); h != "" {
+		refs["link"] = h
 	}
-	return &models.Submission{ProviderRef: id, PaymentRef: paymentReference(inv), References: map[string]string{"mode": mode(inv)},
-		Instructions: instructions(acct, inv, links), Observation: obs, Raw: obs.Raw, Request: request}, nil
+	return &models.Submission{ProviderRef: known.ID, PaymentRef: paymentReference(inv), References: refs,
+		Instructions: instructions(acct, inv, known.Links), Observation: obs, Raw: obs.Raw, Request: request}, nil
 }
 
 // Fetch reads the invoice details.

@@ -41,7 +41,7 @@ type Client struct {
 	discovery map[string]cachedDiscovery // by discovery URL
 	jwks      map[string]cachedJWKS      // by jwks URL
 	refresh   map[string]*refreshState   // rotated refresh tokens by token cache key
-	created   map[string]string          // SubmitKey -> InvoiceId created by this process
+	created   map[string]createdInvoice  // by SubmitKey, invoices this process created
 }
 
 var (
@@ -73,7 +73,7 @@ func New(opts Options) *Client {
 		discovery: map[string]cachedDiscovery{},
 		jwks:      map[string]cachedJWKS{},
 		refresh:   map[string]*refreshState{},
-		created:   map[string]string{},
+		created:   map[string]createdInvoice{},
 	}
 }
 

@@ -284,8 +284,16 @@ func (s *Simulator) routes() {
 	m.HandleFunc("GET /api/v1/directinvoiceconsents", s.api(s.handleConsentList))
 	m.HandleFunc("GET /api/v1/directinvoiceconsents/{consentId}", s.api(s.handleConsentGet))
 	// Sandbox user simulation (B.3 S1–S5).
-	m.HandleFunc("PUT /api/v1/consumers/me/invoices/{invoiceId}/accept", s.api(s.handleUserAccept))
-	m.HandleFunc("PUT /api/v1/consumers/me/invoices/{invoiceId}/reject", s.api(s.handleUserReject))
+	m.HandleFunc("PUT /api/v1/consumers/me/invoices/{invoiceId}/{action}", s.api(func(w http.ResponseWriter, r *http.Request) {
+		switch r.PathValue("action") {
+		case "accept":
+			s.handleUserAccept(w, r)
+		case "reject":
+			s.handleUserReject(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
 	m.HandleFunc("GET /api/v1/consumers/me/invoices/{invoiceId}/pdf", s.api(s.handleUserPDF))
 	m.HandleFunc("PUT /api/v1/consumers/me/invoices/directinvoiceconsent/{consentId}", s.api(s.handleUserConsent))
 	m.HandleFunc("DELETE /api/v1/directinvoiceconsents/{consentId}", s.api(s.handleConsentDelete))
