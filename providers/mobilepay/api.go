@@ -3,6 +3,7 @@ package mobilepay
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -493,11 +494,30 @@ func (c *Client) CreateBatch(ctx context.Context, acct *models.Account, invs []*
 
 // Issuers lists the merchant's invoice issuers.
 func (c *Client) Issuers(ctx context.Context, acct *models.Account) ([]Issuer, error) {
-	token, err := c.accessToken(ctx, acct)
-	if err != nil {
-		return nil, err
+	var out []Issuer
+	err := c.withToken(ctx, acct, func(token string) (err error) {
+		out, err = c.issuers(ctx, acct, token)
+		return err
+	})
+	return out, err
+}
+
+// withToken runs fn with the cached access token; after a 401 the token is
+// forgotten and fn runs once more.
+func (c *Client) withToken(ctx context.Context, acct *models.Account, fn func(token string) error) error {
+	for try := 0; ; try++ {
+		token, err := c.accessToken(ctx, acct)
+		if err != nil {
+			return err
+		}
+		err = fn(token)
+		var pe *models.ProviderError
+		if try == 0 && errors.As(err, &pe) && pe.HTTPStatus == http.StatusUnauthorized {
+			c.tokens.Forget(tokenKey(acct))
+			continue
+		}
+		return err
 	}
-	return c.issuers(ctx, acct, token)
 }
 
 func (c *Client) issuers(ctx context.Context, acct *models.Account, token string) ([]Issuer, error) {
@@ -540,11 +560,12 @@ func (c *Client) merchantMe(ctx context.Context, acct *models.Account, token str
 // credential (callback_auth "apikey" or "basic") and returns the
 // configuration values to store.
 func (c *Client) RegisterCallback(ctx context.Context, acct *models.Account) (map[string]string, error) {
-	token, err := c.accessToken(ctx, acct)
-	if err != nil {
-		return nil, err
-	}
-	return c.registerCallback(ctx, acct, token)
+	var out map[string]string
+	err := c.withToken(ctx, acct, func(token string) (err error) {
+		out, err = c.registerCallback(ctx, acct, token)
+		return err
+	})
+	return out, err
 }
 
 func (c *Client) registerCallback(ctx context.Context, acct *models.Account, token string) (map[string]string, error) {
@@ -584,20 +605,20 @@ func (c *Client) registerCallback(ctx context.Context, acct *models.Account, tok
 // TestConnection refreshes the access token and reads the merchant and its
 // invoice issuers.
 func (c *Client) TestConnection(ctx context.Context, acct *models.Account) (string, error) {
-	token, err := c.accessToken(ctx, acct)
-	if err != nil {
-		return "", err
-	}
-	me, err := c.merchantMe(ctx, acct, token)
+	var me string
+	var issuers []Issuer
+	err := c.withToken(ctx, acct, func(token string) (err error) {
+		if me, err = c.merchantMe(ctx, acct, token); err != nil {
+			return err
+		}
+		issuers, err = c.issuers(ctx, withConfig(acct, map[string]string{KeyMerchantID: me}), token)
+		return err
+	})
 	if err != nil {
 		return "", err
 	}
 	if cfg := acct.Get(KeyMerchantID, ""); cfg != "" && !strings.EqualFold(cfg, me) {
 		return "", permanentErr("get merchant", fmt.Sprintf("The token belongs to merchant %s, not %s; connect again.", me, cfg))
-	}
-	issuers, err := c.issuers(ctx, withConfig(acct, map[string]string{KeyMerchantID: me}), token)
-	if err != nil {
-		return "", err
 	}
 	want := acct.Get(KeyInvoiceIssuer, "")
 	for _, is := range issuers {

@@ -440,10 +440,10 @@ func apiError(op string, resp *httpx.Response) error {
 		msg = "MobilePay refused the credentials; reconnect the account in Settings."
 	case resp.Status == http.StatusNotFound:
 		msg = "MobilePay does not know this invoice."
-	case desc != "":
-		msg = "MobilePay refused the request: " + desc
 	case resp.Status >= 500:
 		msg = "MobilePay had an error; try again later."
+	case desc != "":
+		msg = "MobilePay refused the request: " + desc
 	default:
 		msg = fmt.Sprintf("MobilePay answered HTTP %d.", resp.Status)
 	}

@@ -236,7 +236,9 @@ func TestDocumentedCreateErrors(t *testing.T) {
 		{"no such MobilePay user", func(inv *models.Invoice, _ map[string]string) {
 			inv.ProviderFields[FieldMode], inv.CustomerPhone = "direct", "+4500000000"
 		}, 409, "10101"},
-		{"wrong merchant", func(_ *models.Invoice, cfg map[string]string) { cfg[KeyMerchantID] = "e3465d75-8fd4-4ea4-8881-304c464f1d24" }, 409, "10302"},
+		{"wrong merchant", func(_ *models.Invoice, cfg map[string]string) {
+			cfg[KeyMerchantID] = "e3465d75-8fd4-4ea4-8881-304c464f1d24"
+		}, 409, "10302"},
 		{"article without description", func(inv *models.Invoice, _ map[string]string) { inv.Lines[1].Description = " " }, 400, "InputError"},
 	}
 	for i, tc := range cases {
@@ -477,10 +479,12 @@ func TestUnauthorizedRetriesWithFreshToken(t *testing.T) {
 	h.sim.mu.Lock()
 	h.sim.access = map[string]*grant{}
 	h.sim.mu.Unlock()
-	if _, err := h.client.TestConnection(ctx, h.acct); err == nil {
-		// TestConnection uses the cached token directly; the 401 is reported.
-		t.Log("TestConnection refreshed on its own")
+	if _, err := h.client.TestConnection(ctx, h.acct); err != nil {
+		t.Fatalf("TestConnection after the token was revoked: %v", err)
 	}
+	h.sim.mu.Lock()
+	h.sim.access = map[string]*grant{}
+	h.sim.mu.Unlock()
 	inv := h.invoice("U-1", "link", "")
 	if _, err := h.client.Create(ctx, h.acct, inv); err != nil {
 		t.Fatalf("Create after the token was revoked: %v", err)
