@@ -142,8 +142,8 @@ func invoiceForm() url.Values {
 	return url.Values{
 		"provider": {"momo"}, "currency": {"EUR"}, "customer_name": {"Amina Nakato"},
 		"customer_email": {"amina@example.com"}, "customer_phone": {"+256772123456"},
-		"expires_at":            {time.Now().AddDate(0, 0, 7).Format("2006-01-02")},
-		"language":              {"en"}, "description": {"School fees"},
+		"expires_at": {time.Now().AddDate(0, 0, 7).Format("2006-01-02")},
+		"language":   {"en"}, "description": {"School fees"},
 		"lines[0][description]": {"Term fees"}, "lines[0][quantity]": {"2"}, "lines[0][unit_price]": {"10.50"}, "lines[0][vat_rate]": {"18"},
 		"lines[1][description]": {"Uniform"}, "lines[1][quantity]": {"1"}, "lines[1][unit_price]": {"5"}, "lines[1][vat_rate]": {"0"},
 	}

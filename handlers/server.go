@@ -163,12 +163,12 @@ var statusFor = map[string]int{
 }
 
 var titles = map[int]string{
-	http.StatusNotFound:            "Not found",
-	http.StatusForbidden:           "Not allowed",
-	http.StatusUnauthorized:        "Not signed in",
-	http.StatusConflict:            "Not possible now",
-	http.StatusTooManyRequests:     "Too many requests",
-	http.StatusBadGateway:          "Provider unavailable",
+	http.StatusNotFound:              "Not found",
+	http.StatusForbidden:             "Not allowed",
+	http.StatusUnauthorized:          "Not signed in",
+	http.StatusConflict:              "Not possible now",
+	http.StatusTooManyRequests:       "Too many requests",
+	http.StatusBadGateway:            "Provider unavailable",
 	http.StatusRequestEntityTooLarge: "Too large",
 }
 

@@ -1507,7 +1507,7 @@ func Totals(t FormTotals) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 136, "<dl class=\"totals\" id=\"totals\" hx-post=\"/invoices/new/totals\" hx-trigger=\"input delay:300ms from:#invoice-form, change from:#invoice-form\" hx-include=\"#invoice-form\" hx-target=\"this\" hx-swap=\"outerHTML\" data-testid=\"totals\"><dt>Net</dt><dd data-testid=\"total-net\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 136, "<dl class=\"totals\" id=\"totals\" hx-post=\"/invoices/new/totals\" hx-trigger=\"input delay:300ms from:#invoice-form, change from:#invoice-form\" hx-include=\"#invoice-form\" hx-sync=\"this:replace\" hx-target=\"this\" hx-swap=\"outerHTML\" data-testid=\"totals\"><dt>Net</dt><dd data-testid=\"total-net\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -2,10 +2,10 @@ package views
 
 // PayerText is the payer page's wording in the invoice's language.
 type PayerText struct {
-	Lang, Invoice, From, BilledTo, Item, Qty, UnitPrice, VAT, Net, Total, Due, Status string
+	Lang, Invoice, From, BilledTo, Item, Qty, UnitPrice, VAT, Net, Total, Due, Status     string
 	HowToPay, DialUSSD, ScanQR, PayOnline, BankTransfer, Bank, AccountNumber, AccountName string
 	InApp, Paid, PaidThanks, Partial, Cancelled, Expired, Failed, Pending, Print, Sandbox string
-	PushTitle, PushPhone, PushSend, Amount, Reference string
+	PushTitle, PushPhone, PushSend, Amount, Reference                                     string
 }
 
 var payerTexts = map[string]PayerText{
