@@ -116,7 +116,11 @@ func New(d Deps) *echo.Echo {
 	auth.POST("/settings/providers/:provider", s.saveProviderSettings, s.requireOwner)
 	auth.POST("/settings/providers/:provider/test", s.testProvider, s.requireOwner)
 	auth.GET("/settings/providers/:provider/connect", s.connectProvider, s.requireOwner)
-	auth.Match([]string{http.MethodGet, http.MethodPost}, "/settings/providers/:provider/callback", s.connectCallback, s.requireOwner)
+	auth.GET("/settings/providers/:provider/callback", s.connectCallback, s.requireOwner)
+	// OpenID Connect form_post answers arrive as a cross-site POST that
+	// carries no SameSite=Lax cookie and no CSRF token; it is turned into a
+	// top-level GET (which does carry the session) and checked by state.
+	app.POST("/settings/providers/:provider/callback", s.connectFormPost)
 	return e
 }
 

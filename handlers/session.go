@@ -167,6 +167,9 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
+		if c.Path() == "/settings/providers/:provider/callback" {
+			return next(c) // protected by the OAuth state, see connectFormPost
+		}
 		got := c.Request().Header.Get("X-CSRF-Token")
 		if got == "" {
 			got = c.FormValue("_csrf")

@@ -1,9 +1,8 @@
 package handlers
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -252,8 +251,14 @@ func (s *Server) connectCallback(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, back)
 }
 
-// pkceChallenge is exposed for tests of the connect flow.
-func pkceChallenge(verifier string) string {
-	sum := sha256.Sum256([]byte(verifier))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+// connectFormPost re-sends a form_post authorization answer as a GET to the
+// same URL, so that the browser brings the session cookie along.
+func (s *Server) connectFormPost(c echo.Context) error {
+	q := url.Values{}
+	for _, k := range []string{"code", "state", "error", "error_description", "id_token", "scope"} {
+		if v := c.FormValue(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	return c.Redirect(http.StatusSeeOther, "/settings/providers/"+url.PathEscape(c.Param("provider"))+"/callback?"+q.Encode())
 }
