@@ -154,6 +154,12 @@ func (s *Store) updateInvoice(ctx context.Context, id string, fn func(tx *Store,
 		}
 		for i := range evs {
 			evs[i].InvoiceID, evs[i].MerchantID = inv.ID, inv.MerchantID
+			// Events of one change share a clock reading; a microsecond
+			// apart keeps the timeline in the order they happened.
+			if evs[i].CreatedAt.IsZero() {
+				evs[i].CreatedAt = inv.UpdatedAt
+			}
+			evs[i].CreatedAt = evs[i].CreatedAt.Add(time.Duration(i) * time.Microsecond)
 			if err := tx.addEvent(ctx, &evs[i]); err != nil {
 				return err
 			}

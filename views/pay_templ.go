@@ -1369,7 +1369,7 @@ func Instructions(inv *models.Invoice, qrURL string, t PayerText) templ.Componen
 				}
 			}
 		}
-		if in.Note != "" {
+		if in.Note != "" && in.Kind != "ussd" {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 121, "<p class=\"muted\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

@@ -704,7 +704,7 @@ func ProviderSettingsPage(p Page, f ProviderForm) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = ConfigInput("config_"+fs.Name, "config."+fs.Name, configSpec(fs), f.Values[fs.Name], f.Errors["config."+fs.Name]).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = ConfigInput("config_"+fs.Name, "config."+fs.Name, configSpec(fs), configValue(fs, f.Values), f.Errors["config."+fs.Name]).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -914,6 +914,14 @@ func ProviderSettingsPage(p Page, f ProviderForm) templ.Component {
 		}
 		return nil
 	})
+}
+
+// configValue never puts a stored secret (not even masked) back into an input.
+func configValue(fs models.FieldSpec, values map[string]string) string {
+	if fs.Secret {
+		return ""
+	}
+	return values[fs.Name]
 }
 
 func configSpec(fs models.FieldSpec) models.FieldSpec {
