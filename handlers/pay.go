@@ -91,6 +91,11 @@ func (s *Server) payPush(c echo.Context) error {
 		pp.PushError = models.ErrorMessage(err)
 		return render(c, http.StatusBadGateway, views.PayPage(pp))
 	}
+	// The push changed the invoice (e.g. the sandbox link now leads to the
+	// phone that got the prompt): show it as it is now, not as loaded above.
+	if inv, err := s.svc.Store.InvoiceByToken(c.Request().Context(), c.Param("token")); err == nil {
+		pp.Invoice = inv
+	}
 	pp.PushMessage = "Check your phone " + phone + " and approve the payment there."
 	return render(c, http.StatusOK, views.PayPage(pp))
 }
