@@ -17,11 +17,33 @@ import (
 )
 
 func (s *Server) dashboard(c echo.Context) error {
-	return s.renderList(c, "dashboard")
+	m := currentMerchant(c)
+	sum, err := s.svc.Store.Summarize(c.Request().Context(), m.ID, time.Now().AddDate(0, 0, -30))
+	if err != nil {
+		return err
+	}
+	page, err := s.svc.Store.ListInvoices(c.Request().Context(), m.ID, models.InvoiceFilter{Limit: 10})
+	if err != nil {
+		return err
+	}
+	counts, err := s.svc.Store.CountByStatus(c.Request().Context(), m.ID, models.InvoiceFilter{})
+	if err != nil {
+		return err
+	}
+	var total int64
+	for _, n := range counts {
+		total += n
+	}
+	recent := views.InvoiceList{Page: page, Counts: counts, Total: total, Providers: models.ProviderNames}
+	return render(c, http.StatusOK, views.DashboardPage(s.page(c, "Dashboard", "dashboard"), views.Dashboard{Summary: sum, Recent: recent}))
 }
 
 func (s *Server) listInvoices(c echo.Context) error {
-	return s.renderList(c, "invoices")
+	l, err := s.listData(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.InvoicesPage(s.page(c, "Invoices", "invoices"), l))
 }
 
 // parseFilter reads the list's query string; bad dates are reported at the
@@ -77,18 +99,6 @@ func (s *Server) listData(c echo.Context) (views.InvoiceList, error) {
 		total += n
 	}
 	return views.InvoiceList{Filter: lf, Page: page, Counts: counts, Total: total, Providers: models.ProviderNames}, nil
-}
-
-func (s *Server) renderList(c echo.Context, nav string) error {
-	l, err := s.listData(c)
-	if err != nil {
-		return err
-	}
-	title := "Invoices"
-	if nav == "dashboard" {
-		title = "Dashboard"
-	}
-	return render(c, http.StatusOK, views.InvoicesPage(s.page(c, title, nav), l))
 }
 
 var idList = regexp.MustCompile(`^[0-9a-f]{32}$`)

@@ -416,3 +416,42 @@ func (s *Store) markEvent(ctx context.Context, p ProviderName, eventID, invoiceI
 	}
 	return res.RowsAffected == 1, nil
 }
+
+// CurrencyTotal is an amount in one currency.
+type CurrencyTotal struct {
+	Currency string
+	Minor    int64
+	Count    int64
+}
+
+// Summary is the dashboard's picture of a merchant's invoices.
+type Summary struct {
+	Outstanding    []CurrencyTotal // pending and accepted: still to be paid
+	PaidSince      []CurrencyTotal // paid since the summary's start
+	NeedsAttention int64           // not registered yet, or money to refund
+}
+
+// Summarize totals a merchant's open invoices per currency and what was
+// paid since a time.
+func (s *Store) Summarize(ctx context.Context, merchantID string, since time.Time) (*Summary, error) {
+	db := s.db.WithContext(ctx)
+	out := &Summary{}
+	err := db.Model(&Invoice{}).Select("currency, SUM(total_minor - paid_minor) AS minor, COUNT(*) AS count").
+		Where("merchant_id = ? AND status IN ?", merchantID, []Status{StatusPending, StatusAccepted, StatusSubmitting}).
+		Group("currency").Order("currency").Scan(&out.Outstanding).Error
+	if err != nil {
+		return nil, fmt.Errorf("summarize outstanding: %w", err)
+	}
+	err = db.Model(&Invoice{}).Select("currency, SUM(paid_minor) AS minor, COUNT(*) AS count").
+		Where("merchant_id = ? AND status = ? AND paid_at >= ?", merchantID, StatusPaid, since.UTC()).
+		Group("currency").Order("currency").Scan(&out.PaidSince).Error
+	if err != nil {
+		return nil, fmt.Errorf("summarize paid: %w", err)
+	}
+	err = db.Model(&Invoice{}).Where("merchant_id = ? AND (paid_after_final = ? OR (status = ? AND last_error <> ''))", merchantID, true, StatusSubmitting).
+		Count(&out.NeedsAttention).Error
+	if err != nil {
+		return nil, fmt.Errorf("summarize attention: %w", err)
+	}
+	return out, nil
+}
