@@ -290,6 +290,11 @@ func (d Draft) Build(loc *time.Location, now time.Time) (*Invoice, error) {
 		}
 		l.NetMinor = LineNet(l.QuantityMilli, l.UnitPriceMinor)
 		l.VATMinor = LineVAT(l.NetMinor, l.VATRateBP)
+		if l.NetMinor > maxAmountMinor {
+			// Bounding each line keeps the sum of up to maxLines lines
+			// within int64, so it cannot wrap to zero or negative.
+			fe.Add("lines", "The total is too large.")
+		}
 		inv.Lines = append(inv.Lines, l)
 	}
 	if lines == 0 {
@@ -364,7 +369,8 @@ func ParseExpiry(s string, loc *time.Location) (time.Time, error) {
 		}
 	}
 	if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
-		return t.Add(24*time.Hour - time.Second).UTC(), nil
+		// 23:59:59 local, also on the days clocks change (a day is not 24 h).
+		return time.Date(t.Year(), t.Month(), t.Day(), 23, 59, 59, 0, loc).UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("Enter a date like 2026-12-31.")
 }

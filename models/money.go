@@ -77,6 +77,11 @@ func ParseDecimal(s string, places int) (int64, error) {
 		neg = s[0] == '-'
 		s = s[1:]
 	}
+	if !strings.ContainsAny(s, "0123456789") {
+		// "-", "." or "," alone must not read as zero (a VAT rate of "-"
+		// would silently become 0 %).
+		return 0, fmt.Errorf("is not a number")
+	}
 	dot, comma := strings.LastIndex(s, "."), strings.LastIndex(s, ",")
 	intPart, frac := s, ""
 	switch {
