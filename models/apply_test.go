@@ -130,7 +130,7 @@ func TestApplyPaymentAfterFinal(t *testing.T) {
 			if !strings.Contains(evs[0].Message, "refund the payer") || !strings.Contains(evs[0].Message, string(final)) {
 				t.Errorf("payment message %q does not tell the merchant to refund", evs[0].Message)
 			}
-			want := final.Label() + " · paid after " + string(final)
+			want := map[Status]string{StatusCancelled: "Cancelled · paid after cancellation", StatusExpired: "Expired · paid after expiry"}[final]
 			if got := inv.DisplayStatus(); got != want {
 				t.Errorf("DisplayStatus %q, want %q", got, want)
 			}

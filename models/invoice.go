@@ -128,8 +128,10 @@ func (inv *Invoice) PartiallyPaid() bool {
 // partial-payment and paid-after-cancellation cases.
 func (inv *Invoice) DisplayStatus() string {
 	switch {
+	case inv.PaidAfterFinal && inv.Status == StatusExpired:
+		return "Expired · paid after expiry"
 	case inv.PaidAfterFinal:
-		return inv.Status.Label() + " · paid after " + strings.ToLower(inv.Status.Label())
+		return inv.Status.Label() + " · paid after cancellation"
 	case inv.PartiallyPaid():
 		return "Partially paid"
 	}
