@@ -90,6 +90,14 @@ func closeDB(db *gorm.DB) {
 // machine reaches nothing outside) and returns a tab context.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	// Not t.TempDir: Chromium's helper processes outlive the killed browser
+	// by a moment and still write into the profile, which made the
+	// TempDir cleanup fail the test ("directory not empty") now and then.
+	profile, err := os.MkdirTemp("", "ankara-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeProfile(t, profile) }) // runs after the browser is closed below
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(findChrome(t)),
 		chromedp.NoSandbox,
@@ -100,7 +108,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 1000),
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -112,6 +120,23 @@ func newBrowser(t *testing.T) context.Context {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
+}
+
+// removeProfile deletes a browser profile, retrying while the browser's
+// last helper processes finish writing into it.
+func removeProfile(t *testing.T, dir string) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := os.RemoveAll(dir)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Logf("browser profile %s not removed: %v", dir, err)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Action) {
