@@ -47,11 +47,11 @@ func (s *Server) loginForm(c echo.Context) error {
 	if currentUser(c) != nil {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	return render(c, http.StatusOK, views.LoginPage(s.page(c, "Log in", ""), views.AuthForm{}))
+	return render(c, http.StatusOK, views.LoginPage(s.page(c, "Log in", ""), views.AuthForm{Next: safeNext(c.QueryParam("next"))}))
 }
 
 func (s *Server) login(c echo.Context) error {
-	f := views.AuthForm{Email: c.FormValue("email")}
+	f := views.AuthForm{Email: c.FormValue("email"), Next: safeNext(c.QueryParam("next"))}
 	u, err := s.svc.Login(c.Request().Context(), f.Email, c.FormValue("password"), c.RealIP())
 	if err != nil {
 		code := models.ErrorCode(err)

@@ -305,3 +305,23 @@ func TestLiveListUpdates(t *testing.T) {
 		t.Fatal("the poller keeps polling although nothing on the page can change")
 	}
 }
+
+func TestLoginReturnsToTheRequestedPage(t *testing.T) {
+	a := newTestApp(t)
+	b := a.browser()
+	b.signup("Next Ltd", "n@next.example")
+	b.post("/", "/logout", nil)
+	_, body := b.get("/settings")
+	if !strings.Contains(body, `action="/login?next=%2Fsettings"`) {
+		t.Fatal("the login form forgets where the user was going")
+	}
+	_, _, res := b.post("/login?next=/settings", "/login?next=%2Fsettings", url.Values{"email": {"n@next.example"}, "password": {"correct horse battery"}})
+	if res.Request.URL.Path != "/settings" {
+		t.Fatalf("after login at %s, want /settings", res.Request.URL.Path)
+	}
+	b.post("/", "/logout", nil)
+	_, _, res = b.post("/login", "/login?next=//evil.example", url.Values{"email": {"n@next.example"}, "password": {"correct horse battery"}})
+	if res.Request.URL.Host != strings.TrimPrefix(a.srv.URL, "http://") || res.Request.URL.Path != "/" {
+		t.Fatalf("an off-site next went to %s", res.Request.URL)
+	}
+}
