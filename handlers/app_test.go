@@ -25,14 +25,14 @@ import (
 // testApp is the real application behind httptest, on a real SQLite file,
 // with the MoMo simulator mounted where `make run` mounts it.
 type testApp struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	svc    *models.Service
 	worker *models.Worker
 	sim    *momo.Simulator
 }
 
-func newTestApp(t *testing.T) *testApp {
+func newTestApp(t testing.TB) *testApp {
 	t.Helper()
 	dsn := "file:" + filepath.Join(t.TempDir(), "ankara.db") + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
 	db, err := gorm.Open(sqlite.Open(dsn), models.GormConfig())

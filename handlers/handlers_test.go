@@ -109,7 +109,7 @@ func TestCSRFRejected(t *testing.T) {
 	}
 }
 
-func merchantOf(t *testing.T, a *testApp, email string) string {
+func merchantOf(t testing.TB, a *testApp, email string) string {
 	t.Helper()
 	u, err := a.svc.Store.UserByEmail(context.Background(), email)
 	if err != nil {
