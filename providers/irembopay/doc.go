@@ -119,8 +119,30 @@
 //
 // ProvisionSandbox calls POST /_sandbox/merchants with acct.CallbackURL; the
 // simulator issues a random secret key "sk_sandbox.<payload>.<mac>" that
-// carries the notification URL under a MAC, so a restarted simulator (its
-// invoices live in memory) still accepts the key and knows where to notify.
+// carries the notification URL under a MAC, so a restarted simulator accepts
+// the key and knows where to notify even without its state file.
+//
+// Persistence: with SimOptions.StateFile set, the simulator keeps its state
+// in that JSON file (version 1): the merchants (secret key and notification
+// URL), every invoice and batch with its items, customer, expiry, payment
+// (status, method, reference, paid time) and batch links, and every
+// mobile-money prompt with its answer. The lookup by transactionId is
+// rebuilt from the invoices. After each change the whole state is written
+// under the simulator's mutex to a temporary file in the same directory,
+// fsynced and renamed over the file (mode 0600: it holds secret keys); Close
+// saves once more. So after a restart the same account config still
+// authenticates, invoices are fetched, paid on the payer pages (notified at
+// the stored notification URL), updated or cancelled, pending prompts can
+// still be approved, and an expiry that fell due while the app was down
+// applies at the next look (expiry is computed, never stored as a status).
+// Not kept: the faults switched on at /_faults, and notifications still
+// queued or between retries when the app stopped — they are lost, and
+// Ankara's status polling (Fetch) catches those payments. A missing file is
+// a fresh sandbox; a file that cannot be read or parsed (or has another
+// version) is logged at warn, set aside as <file>.corrupt when it could be
+// read, and the simulator starts fresh; a failed save is logged at warn and
+// the simulator goes on in memory. Empty StateFile (tests) keeps everything
+// in memory.
 //
 // # Browser payer journey (for the end-to-end test)
 //

@@ -33,6 +33,9 @@ type SimOptions struct {
 	HTTP      *http.Client // for delivering notifications
 	Log       *slog.Logger
 	Now       func() time.Time
+	// StateFile is the JSON file where the simulator keeps its merchants,
+	// invoices and prompts across restarts; empty keeps them in memory only.
+	StateFile string
 }
 
 // Simulator serves IremboPay's merchant API, its checkout page, a phone
@@ -43,6 +46,7 @@ type Simulator struct {
 	now       func() time.Time
 	disp      *simkit.Dispatcher
 	mux       *http.ServeMux
+	stateFile string
 
 	mu        sync.Mutex
 	merchants map[string]*simMerchant // by secret key
@@ -86,8 +90,8 @@ var simProducts = []SimProduct{
 }
 
 // simKeyMAC signs the simulator's secret keys. A key carries the merchant's
-// notification URL and a MAC, so that a restarted simulator (state is in
-// memory) still recognises the keys it issued and where to notify. It is a
+// notification URL and a MAC, so that a restarted simulator still recognises
+// the keys it issued and where to notify, even without a state file. It is a
 // sandbox convenience, not a secret: anyone may onboard a sandbox merchant.
 const simKeyMAC = "ankara-irembopay-simulator-v1"
 
@@ -97,9 +101,9 @@ type simMerchant struct {
 }
 
 type simItem struct {
-	Code      string
-	Quantity  int64
-	UnitMinor int64
+	Code      string `json:"code"`
+	Quantity  int64  `json:"quantity"`
+	UnitMinor int64  `json:"unitMinor"`
 }
 
 type simCustomer struct {
@@ -108,33 +112,45 @@ type simCustomer struct {
 	Name        string `json:"name,omitempty"`
 }
 
+// simInvoice and simPrompt are also the records of the state file.
 type simInvoice struct {
-	Number, TransactionID, MerchantKey string
-	Account, Currency                  string
-	Items                              []simItem
-	AmountMinor                        int64
-	Status                             string // NEW or PAID
-	Type                               string // SINGLE or BATCH
-	CreatedAt, UpdatedAt               time.Time
-	ExpiryAt, PaidAt                   *time.Time
-	Customer                           *simCustomer
-	Description, Language              string
-	PaymentReference, PaymentMethod    string
-	BatchNumber                        string
-	Children                           []string
-	InBatch                            string // the batch invoice number of a child
+	Number           string       `json:"number"`
+	TransactionID    string       `json:"transactionId"`
+	MerchantKey      string       `json:"merchantKey"`
+	Account          string       `json:"account"`
+	Currency         string       `json:"currency"`
+	Items            []simItem    `json:"items"`
+	AmountMinor      int64        `json:"amountMinor"`
+	Status           string       `json:"status"` // NEW or PAID
+	Type             string       `json:"type"`   // SINGLE or BATCH
+	CreatedAt        time.Time    `json:"createdAt"`
+	UpdatedAt        time.Time    `json:"updatedAt"`
+	ExpiryAt         *time.Time   `json:"expiryAt,omitempty"`
+	PaidAt           *time.Time   `json:"paidAt,omitempty"`
+	Customer         *simCustomer `json:"customer,omitempty"`
+	Description      string       `json:"description,omitempty"`
+	Language         string       `json:"language,omitempty"`
+	PaymentReference string       `json:"paymentReference,omitempty"`
+	PaymentMethod    string       `json:"paymentMethod,omitempty"`
+	BatchNumber      string       `json:"batchNumber,omitempty"`
+	Children         []string     `json:"children,omitempty"`
+	InBatch          string       `json:"inBatch,omitempty"` // the batch invoice number of a child
 }
 
 type simPrompt struct {
-	Ref, MSISDN, Provider, InvoiceNumber string
-	AmountMinor                          int64
-	Currency                             string
-	Status                               string // PENDING, APPROVED, DECLINED, FAILED
-	Note                                 string
-	CreatedAt                            time.Time
+	Ref           string    `json:"ref"`
+	MSISDN        string    `json:"msisdn"`
+	Provider      string    `json:"provider"`
+	InvoiceNumber string    `json:"invoiceNumber"`
+	AmountMinor   int64     `json:"amountMinor"`
+	Currency      string    `json:"currency"`
+	Status        string    `json:"status"` // PENDING, APPROVED, DECLINED, FAILED
+	Note          string    `json:"note,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
 }
 
-// NewSimulator returns a simulator; Close stops its deliveries.
+// NewSimulator returns a simulator, with the state of opts.StateFile when
+// that file exists; Close stops its deliveries and saves its state.
 func NewSimulator(opts SimOptions) *Simulator {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
@@ -150,7 +166,9 @@ func NewSimulator(opts SimOptions) *Simulator {
 		merchants: map[string]*simMerchant{},
 		invoices:  map[string]*simInvoice{},
 		byTx:      map[string]string{},
+		stateFile: opts.StateFile,
 	}
+	s.loadState()
 	m := http.NewServeMux()
 	m.HandleFunc("POST /payments/invoices", s.api(s.handleCreate))
 	m.HandleFunc("POST /payments/invoices/batch", s.api(s.handleBatch))
@@ -175,8 +193,14 @@ func NewSimulator(opts SimOptions) *Simulator {
 // ServeHTTP serves paths relative to the mount.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Close stops background deliveries.
-func (s *Simulator) Close() { s.disp.Close() }
+// Close stops background deliveries (notifications still queued are lost)
+// and saves the state.
+func (s *Simulator) Close() {
+	s.disp.Close()
+	s.mu.Lock()
+	s.saveLocked()
+	s.mu.Unlock()
+}
 
 // Dispatcher returns the notification dispatcher (faults for tests).
 func (s *Simulator) Dispatcher() *simkit.Dispatcher { return s.disp }
@@ -291,6 +315,10 @@ func (s *Simulator) authenticate(w http.ResponseWriter, r *http.Request) (*simMe
 func (s *Simulator) merchant(key string) *simMerchant {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.merchantLocked(key)
+}
+
+func (s *Simulator) merchantLocked(key string) *simMerchant {
 	if m, ok := s.merchants[key]; ok {
 		return m
 	}
@@ -327,6 +355,7 @@ func (s *Simulator) RegisterMerchant(notifyURL string) string {
 	key := "sk_sandbox." + payload + "." + keyMAC(payload)
 	s.mu.Lock()
 	s.merchants[key] = &simMerchant{key: key, notifyURL: notifyURL}
+	s.saveLocked()
 	s.mu.Unlock()
 	return key
 }
@@ -649,6 +678,7 @@ func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request, m *simM
 	}
 	s.invoices[inv.Number] = inv
 	s.byTx[m.key+"\x00"+txID] = inv.Number
+	s.saveLocked()
 	view := s.viewLocked(inv, apiTimeLayout)
 	s.mu.Unlock()
 	simOK(w, http.StatusOK, "Invoice created successfully", view)
@@ -736,6 +766,7 @@ func (s *Simulator) handleUpdate(w http.ResponseWriter, r *http.Request, m *simM
 		inv.ExpiryAt = expiry
 	}
 	inv.UpdatedAt = s.now()
+	s.saveLocked()
 	simOK(w, http.StatusOK, "Invoice updated successfully", s.viewLocked(inv, apiTimeLayout))
 }
 
@@ -825,6 +856,7 @@ func (s *Simulator) handleBatch(w http.ResponseWriter, r *http.Request, m *simMe
 	}
 	s.invoices[batch.Number] = batch
 	s.byTx[m.key+"\x00"+txID] = batch.Number
+	s.saveLocked()
 	simOK(w, http.StatusCreated, "Batch Invoice created successfully", s.viewLocked(batch, apiTimeLayout))
 }
 
@@ -944,7 +976,7 @@ func (s *Simulator) payLocked(inv *simInvoice, method string) (*simkit.Callback,
 // full invoice inside {"success":true,"data":…}, signed over the exact bytes
 // sent with the merchant secret key.
 func (s *Simulator) notificationLocked(inv *simInvoice) *simkit.Callback {
-	m := s.merchants[inv.MerchantKey]
+	m := s.merchantLocked(inv.MerchantKey)
 	if m == nil || m.notifyURL == "" {
 		return nil
 	}
@@ -1046,6 +1078,7 @@ func (s *Simulator) initiate(m *simMerchant, invoiceNumber, phone, provider stri
 		AmountMinor: inv.AmountMinor, Currency: inv.Currency, Status: "PENDING", CreatedAt: s.now(),
 	}
 	s.prompts = append(s.prompts, p)
+	s.saveLocked()
 	return p, nil
 }
 
@@ -1118,6 +1151,7 @@ func (s *Simulator) answerPrompt(msisdn, ref string, approve bool) error {
 	}
 	if !approve {
 		p.Status = "DECLINED"
+		s.saveLocked()
 		s.mu.Unlock()
 		return nil
 	}
@@ -1137,6 +1171,7 @@ func (s *Simulator) answerPrompt(msisdn, ref string, approve bool) error {
 	} else {
 		p.Status = "APPROVED"
 	}
+	s.saveLocked()
 	s.mu.Unlock()
 	s.send(cb)
 	return nil
@@ -1151,6 +1186,9 @@ func (s *Simulator) payCard(number string) *apiErr {
 		return &errInvoiceNotFound
 	}
 	cb, e := s.payLocked(inv, "ONLINE_CARD")
+	if e == nil {
+		s.saveLocked()
+	}
 	s.mu.Unlock()
 	s.send(cb)
 	return e
