@@ -146,3 +146,41 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatalf("unknown command: %v", err)
 	}
 }
+
+// TestSandboxCommand serves only the simulators, so an app can be pointed
+// at them through a provider account's base URL like at a real provider.
+func TestSandboxCommand(t *testing.T) {
+	addr := freeAddr(t)
+	env := map[string]string{"ANKARA_ADDR": addr, "ANKARA_BASE_URL": "http://" + addr, "ANKARA_DATA_DIR": t.TempDir()}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"sandbox"}, func(k string) string { return env[k] }, io.Discard) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Post("http://"+addr+"/sandbox/momo/collection/token/", "application/json", nil)
+		if err == nil {
+			res.Body.Close()
+			// No subscription key: the simulator answers as MTN's gateway does.
+			if res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("token without subscription key: %d, want 401", res.StatusCode)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sandbox did not start: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if res, err := http.Get("http://" + addr + "/healthz"); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %v", err)
+	}
+	res, err := http.Get("http://" + addr + "/invoices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("the sandbox command serves the dashboard too (%d)", res.StatusCode)
+	}
+}
