@@ -1,5 +1,6 @@
 // Package mobilepay is Ankara's provider for the MobilePay Invoice API
-// (Denmark: DKK, Finland: EUR) and an in-memory simulator of it.
+// (Denmark: DKK, Finland: EUR) and a simulator of it (in memory, or kept
+// in a state file; see Simulator persistence).
 //
 // MobilePay retired the Invoice API in 2024 (providers file, status
 // warning). The client implements the last published contract (OAS of
@@ -80,6 +81,28 @@
 // (SimOptions.CallbackInterval) and retries after 100 ms·2^n, n = 0…7
 // (SimOptions.RetrySchedule). Expiry is not compressed: an unaccepted
 // invoice expires 30 days after its due date (use the test hook below).
+//
+// # Simulator persistence
+//
+// With SimOptions.StateFile set, the simulator keeps its sandbox in that
+// JSON file (mode 0600) across restarts: OpenID clients and secrets,
+// merchants and issuers, registered callback URLs and credentials, refresh
+// tokens (the latest one issued per grant; rotated ones stay retired),
+// invoices with their payments and transaction ids, consents, sandbox
+// users, per-day counters, callback Sequence numbers, events still queued
+// for the next batch, and the RS256 signing key (the JWKS kid stays the
+// same). Every change is written before the request is answered (marshal
+// under the mutex, temp file in the same directory, fsync, rename), so a
+// refresh token the client saved with acct.Save is on disk too; Close
+// writes anything still unwritten. Not kept: access tokens (the client gets
+// 401 and renews from its refresh token), authorization requests and codes
+// (a Connect in progress during a restart must start again), and callback
+// batches already handed to the dispatcher or waiting for a retry — those
+// may be lost; Ankara's status polling catches them. Scheduled payments and
+// expiry that fell due while the app was down are applied when the file is
+// loaded. A missing file is a fresh sandbox; an unreadable or corrupt file
+// is logged at warn and the simulator starts fresh (a corrupt file is kept
+// as StateFile.corrupt). An empty StateFile keeps everything in memory.
 //
 // # Simulator routes (relative to the mount, e.g. /sandbox/mobilepay)
 //

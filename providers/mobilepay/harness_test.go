@@ -82,6 +82,9 @@ type harness struct {
 	acct   *models.Account
 	saved  []map[string]string
 	mu     sync.Mutex
+
+	stateFile string     // SimOptions.StateFile ("" = memory only)
+	simMu     sync.Mutex // guards sim, which restart replaces
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -90,15 +93,19 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // receiver; it does not provision.
 func newHarness(t *testing.T, cc string) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &clock{t: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)}, recv: &receiver{}}
-	var handler http.Handler
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	return newHarnessWithState(t, cc, "")
+}
+
+// newHarnessWithState is newHarness with a simulator that keeps its state in
+// stateFile (see restart).
+func newHarnessWithState(t *testing.T, cc, stateFile string) *harness {
+	t.Helper()
+	h := &harness{t: t, clock: &clock{t: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)}, recv: &receiver{}, stateFile: stateFile}
+	h.srv = httptest.NewServer(http.StripPrefix("/sandbox/mobilepay", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.current().ServeHTTP(w, r)
+	})))
 	h.root = h.srv.URL + "/sandbox/mobilepay"
-	h.sim = NewSimulator(SimOptions{PublicURL: h.root, Log: quiet, Now: h.clock.Now,
-		CallbackInterval: 20 * time.Millisecond, RetrySchedule: []time.Duration{20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond}})
-	mux := http.NewServeMux()
-	mux.Handle("/sandbox/mobilepay/", http.StripPrefix("/sandbox/mobilepay", h.sim))
-	handler = mux
+	h.sim = h.newSim()
 	h.recv.srv = httptest.NewServer(h.recv)
 	h.client = New(Options{Log: quiet, Now: h.clock.Now})
 	h.client.http.Backoff = func(int) time.Duration { return 5 * time.Millisecond }
@@ -111,11 +118,32 @@ func newHarness(t *testing.T, cc string) *harness {
 			return nil
 		}}
 	t.Cleanup(func() {
-		h.sim.Close()
+		h.current().Close()
 		h.srv.Close()
 		h.recv.srv.Close()
 	})
 	return h
+}
+
+func (h *harness) newSim() *Simulator {
+	return NewSimulator(SimOptions{PublicURL: h.root, Log: quiet, Now: h.clock.Now, StateFile: h.stateFile,
+		CallbackInterval: 20 * time.Millisecond, RetrySchedule: []time.Duration{20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond}})
+}
+
+// current is the simulator serving requests now.
+func (h *harness) current() *Simulator {
+	h.simMu.Lock()
+	defer h.simMu.Unlock()
+	return h.sim
+}
+
+// restart closes the simulator and starts a new one on the same state file
+// at the same URL, as a restart of the app does.
+func (h *harness) restart() {
+	h.simMu.Lock()
+	defer h.simMu.Unlock()
+	h.sim.Close()
+	h.sim = h.newSim()
 }
 
 // provisioned returns a harness whose account is a ready sandbox account.

@@ -41,6 +41,13 @@ type SimOptions struct {
 	// Default (nil) true: every refresh answers a new refresh token and the
 	// old one stops working.
 	RotateRefreshTokens *bool
+	// StateFile is the path of a JSON file (mode 0600) where the simulator
+	// keeps its state across restarts: OpenID clients, merchants, issuers,
+	// registered callbacks, refresh tokens, invoices, consents, sandbox
+	// users and its signing key. Empty keeps everything in memory (tests).
+	// A missing file is a fresh sandbox; an unreadable or corrupt one is
+	// logged at warn and the simulator starts fresh.
+	StateFile string
 }
 
 // SimLimits are the simulator's business limits (providers file B.8).
@@ -71,8 +78,9 @@ func (l SimLimits) withDefaults() SimLimits {
 	return l
 }
 
-// Simulator is an in-memory MobilePay Invoice API with its OpenID Connect
-// server, sandbox user simulation and payer pages.
+// Simulator is a MobilePay Invoice API with its OpenID Connect server,
+// sandbox user simulation and payer pages, in memory or kept in
+// SimOptions.StateFile.
 type Simulator struct {
 	pub      string
 	now      func() time.Time
@@ -97,6 +105,9 @@ type Simulator struct {
 	order     []string // invoice ids in creation order
 	users     map[string]*simUser
 	consents  map[string]*simConsent
+
+	stateFile string // "" = memory only
+	dirty     bool   // state changed and not yet written (a failed write is retried)
 
 	stop chan struct{}
 	done chan struct{}
@@ -185,10 +196,6 @@ func NewSimulator(opts SimOptions) *Simulator {
 	if interval <= 0 {
 		interval = 500 * time.Millisecond
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(fmt.Sprintf("mobilepay simulator: rsa key: %v", err)) // crypto/rand never fails on supported platforms
-	}
 	s := &Simulator{
 		pub:       strings.TrimRight(opts.PublicURL, "/"),
 		now:       now,
@@ -198,8 +205,6 @@ func NewSimulator(opts SimOptions) *Simulator {
 		interval:  interval,
 		ibm:       opts.RequireIBMHeaders,
 		rotate:    opts.RotateRefreshTokens == nil || *opts.RotateRefreshTokens,
-		key:       key,
-		kid:       randHex(8),
 		clients:   map[string]*simClient{},
 		merchants: map[string]*simMerchant{},
 		authReqs:  map[string]*authRequest{},
@@ -209,6 +214,7 @@ func NewSimulator(opts SimOptions) *Simulator {
 		invoices:  map[string]*simInvoice{},
 		users:     map[string]*simUser{},
 		consents:  map[string]*simConsent{},
+		stateFile: opts.StateFile,
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -216,6 +222,25 @@ func NewSimulator(opts SimOptions) *Simulator {
 		cp := u
 		s.users[u.Phone] = &cp
 	}
+	s.load()
+	if s.key == nil {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(fmt.Sprintf("mobilepay simulator: rsa key: %v", err)) // crypto/rand never fails on supported platforms
+		}
+		s.key, s.kid = key, randHex(8)
+		s.dirty = true
+	}
+	s.mu.Lock()
+	// Scheduled payments and expiry that fell due while the app was down.
+	t := s.now()
+	for _, id := range s.order {
+		if s.advance(s.invoices[id], t) {
+			s.dirty = true
+		}
+	}
+	s.flushLocked()
+	s.mu.Unlock()
 	s.routes()
 	go s.loop()
 	return s
@@ -236,12 +261,16 @@ var sandboxUsers = []simUser{
 // Dispatcher exposes the callback dispatcher (faults for tests).
 func (s *Simulator) Dispatcher() *simkit.Dispatcher { return s.disp }
 
-// Close stops the background job and pending deliveries.
+// Close stops the background job and pending deliveries and writes the
+// state file if a change is still unwritten.
 func (s *Simulator) Close() {
 	s.once.Do(func() {
 		close(s.stop)
 		<-s.done
 		s.disp.Close()
+		s.mu.Lock()
+		s.flushLocked()
+		s.mu.Unlock()
 	})
 }
 
@@ -333,22 +362,8 @@ func (s *Simulator) tick() {
 	s.mu.Lock()
 	now := s.now()
 	for _, id := range s.order {
-		inv := s.invoices[id]
-		m := s.merchants[inv.MerchantID]
-		switch inv.Status {
-		case "accepted":
-			if !inv.PaymentDate.IsZero() && !now.Before(endOfDay(inv.PaymentDate, m.Country)) {
-				if u := s.users[inv.PaidBy]; u != nil && !u.CardExpired {
-					s.pay(m, inv, now)
-					continue
-				}
-			}
-			fallthrough
-		case "created":
-			if now.After(endOfDay(inv.Due, m.Country).Add(s.limits.ExpiryAfterDue)) {
-				inv.Status = "expired"
-				s.enqueue(m, inv, "Expired", nil)
-			}
+		if s.advance(s.invoices[id], now) {
+			s.dirty = true
 		}
 	}
 	var sends []simkit.Callback
@@ -364,6 +379,7 @@ func (s *Simulator) tick() {
 		}
 		events := m.pending
 		m.pending = nil
+		s.dirty = true
 		if m.cbURL == "" {
 			continue
 		}
@@ -379,10 +395,36 @@ func (s *Simulator) tick() {
 		}
 		sends = append(sends, simkit.Callback{URL: m.cbURL, Method: http.MethodPost, Header: h, Body: body})
 	}
+	s.flushLocked() // also retries a failed write
 	s.mu.Unlock()
 	for _, cb := range sends {
 		s.disp.Send(cb)
 	}
+}
+
+// advance applies time to one invoice: a scheduled payment whose day has
+// ended is executed, an unpaid invoice 30 days (Limits.ExpiryAfterDue) past
+// its due date expires. It reports whether the invoice changed; the caller
+// holds s.mu.
+func (s *Simulator) advance(inv *simInvoice, now time.Time) bool {
+	m := s.merchants[inv.MerchantID]
+	switch inv.Status {
+	case "accepted":
+		if !inv.PaymentDate.IsZero() && !now.Before(endOfDay(inv.PaymentDate, m.Country)) {
+			if u := s.users[inv.PaidBy]; u != nil && !u.CardExpired {
+				s.pay(m, inv, now)
+				return true
+			}
+		}
+		fallthrough
+	case "created":
+		if now.After(endOfDay(inv.Due, m.Country).Add(s.limits.ExpiryAfterDue)) {
+			inv.Status = "expired"
+			s.enqueue(m, inv, "Expired", nil)
+			return true
+		}
+	}
+	return false
 }
 
 // endOfDay is the last second of a date in the merchant's country.

@@ -19,8 +19,8 @@ type simInput struct {
 	InvoiceIssuer        string
 	ConsumerAlias        *ConsumerAlias
 	ConsumerName         string
-	TotalAmount          json.Number
-	TotalVATAmount       json.Number
+	TotalAmount          json.Number `json:",omitempty"`
+	TotalVATAmount       json.Number `json:",omitempty"`
 	ConsumerAddressLines []string
 	DeliveryAddressLines []string
 	InvoiceNumber        string
@@ -43,15 +43,15 @@ type simInput struct {
 type simArticle struct {
 	ArticleNumber          string
 	ArticleDescription     string
-	VATRate                json.Number
-	TotalVATAmount         json.Number
-	TotalPriceIncludingVat json.Number
+	VATRate                json.Number `json:",omitempty"`
+	TotalVATAmount         json.Number `json:",omitempty"`
+	TotalPriceIncludingVat json.Number `json:",omitempty"`
 	Unit                   string
-	Quantity               json.Number
-	PricePerUnit           json.Number
-	PriceReduction         json.Number
-	PriceDiscount          json.Number
-	Bonus                  json.Number
+	Quantity               json.Number `json:",omitempty"`
+	PricePerUnit           json.Number `json:",omitempty"`
+	PriceReduction         json.Number `json:",omitempty"`
+	PriceDiscount          json.Number `json:",omitempty"`
+	Bonus                  json.Number `json:",omitempty"`
 }
 
 var decRe = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
@@ -303,6 +303,7 @@ func (s *Simulator) handleCreate(kind string, batch bool) http.HandlerFunc {
 			}
 			s.store(inv)
 			s.enqueue(m, inv, "Created", nil)
+			s.changedLocked()
 			s.mu.Unlock()
 			resp := map[string]any{"InvoiceId": inv.ID}
 			if kind == "link" {
@@ -354,6 +355,7 @@ func (s *Simulator) handleCreate(kind string, batch bool) http.HandlerFunc {
 			}
 			out.Accepted = append(out.Accepted, batchAccepted{InvoiceNumber: in.InvoiceNumber, InvoiceID: inv.ID})
 		}
+		s.changedLocked()
 		s.mu.Unlock()
 		simkit.WriteJSON(w, http.StatusAccepted, out)
 	}
@@ -380,6 +382,7 @@ func (s *Simulator) handleCancel(w http.ResponseWriter, r *http.Request) {
 	switch inv.Status {
 	case "created", "accepted":
 		inv.Status = "canceled"
+		s.changedLocked()
 		w.WriteHeader(http.StatusNoContent)
 	case "paid":
 		domainError(w, "10504")
@@ -511,6 +514,7 @@ func (s *Simulator) handleAuthConfig(kind string) http.HandlerFunc {
 			m.cbUser, m.cbKey = "", in.ApiKey
 		}
 		m.cbKind, m.cbURL = kind, in.CallbackUrl
+		s.changedLocked()
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
@@ -632,7 +636,9 @@ func (s *Simulator) handleUserAccept(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "DomainError", "", "ConsumerCard does not belong to the AuthenticatedUser")
 		return
 	}
-	if msg := s.consumerAct(inv, u, "accept", pd); msg != "" {
+	msg := s.consumerAct(inv, u, "accept", pd)
+	s.changedLocked()
+	if msg != "" {
 		simkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"InvoiceId": inv.ID, "InvoicePaymentStatus": "Failed", "ErrorText": msg})
 		return
 	}
@@ -657,7 +663,9 @@ func (s *Simulator) handleUserReject(w http.ResponseWriter, r *http.Request) {
 	if inv == nil {
 		return
 	}
-	if msg := s.consumerAct(inv, u, "reject", time.Time{}); msg != "" {
+	msg := s.consumerAct(inv, u, "reject", time.Time{})
+	s.changedLocked()
+	if msg != "" {
 		writeError(w, http.StatusConflict, "DomainError", "", msg)
 		return
 	}
@@ -710,6 +718,7 @@ func (s *Simulator) handleConsentCreate(w http.ResponseWriter, r *http.Request) 
 	}
 	c := &simConsent{ID: newUUID(), InvoiceID: inv.ID, State: "Pending"}
 	s.consents[c.ID] = c
+	s.changedLocked()
 	simkit.WriteJSON(w, http.StatusCreated, map[string]any{"ConsentId": c.ID, "InvoiceId": c.InvoiceID, "PhoneNumber": nil, "State": c.State})
 }
 
@@ -783,6 +792,7 @@ func (s *Simulator) handleUserConsent(w http.ResponseWriter, r *http.Request) {
 	} else {
 		c.State = "Denied"
 	}
+	s.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -792,6 +802,7 @@ func (s *Simulator) handleConsentDelete(w http.ResponseWriter, r *http.Request) 
 	defer s.mu.Unlock()
 	if c := s.consentOf(w, r); c != nil {
 		delete(s.consents, c.ID)
+		s.changedLocked()
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
@@ -812,6 +823,7 @@ func (s *Simulator) handleForceExpire(w http.ResponseWriter, r *http.Request) {
 	}
 	inv.Status = "expired"
 	s.enqueue(s.merchants[inv.MerchantID], inv, "Expired", nil)
+	s.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -316,6 +316,10 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	if r.PostForm.Get("grant_type") == "authorization_code" {
 		resp["id_token"] = s.idToken(cl, nonce, "")
 	}
+	// The refresh token just issued (and the rotated one just retired) must
+	// be on disk before the client sees it: Ankara saves it with acct.Save
+	// and uses it after its next restart.
+	s.changedLocked()
 	w.Header().Set("Cache-Control", "no-store")
 	simkit.WriteJSON(w, http.StatusOK, resp)
 }
@@ -403,6 +407,7 @@ func (s *Simulator) handleOnboarding(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.merchants[m.ID] = m
 	s.clients[cl.ID] = cl
+	s.changedLocked()
 	var users []map[string]string
 	for _, u := range sandboxUsers {
 		if strings.HasPrefix(u.Phone, map[string]string{"DK": "+45", "FI": "+358"}[cc]) {

@@ -120,6 +120,7 @@ func (s *Simulator) handleLinkAction(w http.ResponseWriter, r *http.Request) {
 		}
 		msg = s.consumerAct(inv, u, action, endOfDay(inv.Due, m.Country))
 	}
+	s.changedLocked() // a new sandbox user, or the payer's action
 	redirect := inv.In.RedirectURL
 	status := inv.Status
 	s.mu.Unlock()
@@ -205,6 +206,7 @@ func (s *Simulator) handleAppAction(w http.ResponseWriter, r *http.Request) {
 		}
 		m := s.merchants[inv.MerchantID]
 		msg = s.consumerAct(inv, u, r.PostForm.Get("action"), endOfDay(inv.Due, m.Country))
+		s.changedLocked()
 	}
 	s.mu.Unlock()
 	if msg != "" {

@@ -1,0 +1,231 @@
+package mobilepay
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// stateVersion is the layout of the state file; another version is read as
+// a corrupt file (the simulator starts fresh).
+const stateVersion = 1
+
+// simState is the state file (SimOptions.StateFile). Access tokens,
+// pending authorization requests and authorization codes are not kept: they
+// live minutes, and a client that gets 401 renews its access token from the
+// refresh token, which is kept.
+type simState struct {
+	Version    int               `json:"version"`
+	SigningKey []byte            `json:"signing_key"` // PKCS #1 DER of the RS256 key, so id_tokens and the JWKS survive
+	KeyID      string            `json:"kid"`
+	Clients    []*simClient      `json:"clients"`
+	Merchants  []stateMerchant   `json:"merchants"`
+	Refresh    map[string]*grant `json:"refresh_tokens"` // by token; rotated ones are removed when used
+	Invoices   []stateInvoice    `json:"invoices"`       // in creation order
+	Users      []*simUser        `json:"users"`
+	Consents   []*simConsent     `json:"consents"`
+}
+
+type stateMerchant struct {
+	ID, Name, VAT, Country string
+	Issuers                []simIssuer
+	CallbackKind           string
+	CallbackUser           string
+	CallbackKey            string
+	CallbackURL            string
+	Sequence               int64
+	Pending                []simEvent     // queued callback events not yet handed to the dispatcher
+	Daily                  map[string]int // phone|date -> Direct invoices (10314)
+}
+
+type stateInvoice struct {
+	Invoice   *simInvoice
+	Canonical string // duplicate check (10104)
+}
+
+// snapshotLocked copies the state for writing; the caller holds s.mu.
+func (s *Simulator) snapshotLocked() *simState {
+	st := &simState{Version: stateVersion, KeyID: s.kid, Refresh: s.refresh}
+	if s.key != nil {
+		st.SigningKey = x509.MarshalPKCS1PrivateKey(s.key)
+	}
+	for _, c := range s.clients {
+		st.Clients = append(st.Clients, c)
+	}
+	sort.Slice(st.Clients, func(i, j int) bool { return st.Clients[i].ID < st.Clients[j].ID })
+	for _, m := range s.merchants {
+		st.Merchants = append(st.Merchants, stateMerchant{ID: m.ID, Name: m.Name, VAT: m.VAT, Country: m.Country, Issuers: m.Issuers,
+			CallbackKind: m.cbKind, CallbackUser: m.cbUser, CallbackKey: m.cbKey, CallbackURL: m.cbURL,
+			Sequence: m.seq, Pending: m.pending, Daily: m.daily})
+	}
+	sort.Slice(st.Merchants, func(i, j int) bool { return st.Merchants[i].ID < st.Merchants[j].ID })
+	for _, id := range s.order {
+		inv := s.invoices[id]
+		st.Invoices = append(st.Invoices, stateInvoice{Invoice: inv, Canonical: inv.canonical})
+	}
+	for _, u := range s.users {
+		st.Users = append(st.Users, u)
+	}
+	sort.Slice(st.Users, func(i, j int) bool { return st.Users[i].Phone < st.Users[j].Phone })
+	for _, c := range s.consents {
+		st.Consents = append(st.Consents, c)
+	}
+	sort.Slice(st.Consents, func(i, j int) bool { return st.Consents[i].ID < st.Consents[j].ID })
+	return st
+}
+
+// changedLocked records a state change and writes the state file before the
+// caller answers, so that what a client was told (an invoice id, a rotated
+// refresh token) survives a crash; the caller holds s.mu.
+func (s *Simulator) changedLocked() {
+	s.dirty = true
+	s.flushLocked()
+}
+
+// flushLocked writes the state file if it changed; a failed write is logged
+// and retried on the next change, tick or Close. The caller holds s.mu.
+func (s *Simulator) flushLocked() {
+	if !s.dirty {
+		return
+	}
+	if s.stateFile == "" {
+		s.dirty = false
+		return
+	}
+	b, err := json.Marshal(s.snapshotLocked())
+	if err == nil {
+		err = writeFileAtomic(s.stateFile, b)
+	}
+	if err != nil {
+		s.log.Warn("mobilepay simulator: could not save the state file", "path", s.stateFile, "err", err)
+		return
+	}
+	s.dirty = false
+}
+
+// writeFileAtomic writes data to a temporary file in path's directory,
+// fsyncs it and renames it over path (mode 0600).
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err = f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, derr := os.Open(dir); derr == nil { // make the rename durable; best effort
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+// load reads the state file into the empty simulator. A missing file is a
+// fresh sandbox; an unreadable or corrupt one is logged at warn and the
+// simulator starts fresh (a corrupt file is kept aside as path.corrupt).
+func (s *Simulator) load() {
+	if s.stateFile == "" {
+		return
+	}
+	b, err := os.ReadFile(s.stateFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		s.log.Warn("mobilepay simulator: state file unreadable, starting with a fresh sandbox", "path", s.stateFile, "err", err)
+		return
+	}
+	var st simState
+	if err := json.Unmarshal(b, &st); err != nil || st.Version != stateVersion {
+		if err == nil {
+			err = fmt.Errorf("unknown version %d", st.Version)
+		}
+		s.log.Warn("mobilepay simulator: state file corrupt, starting with a fresh sandbox", "path", s.stateFile, "err", err)
+		if rerr := os.Rename(s.stateFile, s.stateFile+".corrupt"); rerr != nil {
+			s.log.Warn("mobilepay simulator: could not set the corrupt state file aside", "path", s.stateFile, "err", rerr)
+		}
+		return
+	}
+	s.restore(&st)
+}
+
+// restore installs a decoded state, dropping records that reference missing
+// ones so that no handler meets a nil merchant or invoice.
+func (s *Simulator) restore(st *simState) {
+	if len(st.SigningKey) > 0 {
+		if key, err := x509.ParsePKCS1PrivateKey(st.SigningKey); err == nil && st.KeyID != "" {
+			s.key, s.kid = key, st.KeyID
+		} else {
+			s.log.Warn("mobilepay simulator: signing key in the state file unusable, using a new one", "path", s.stateFile)
+		}
+	}
+	for _, sm := range st.Merchants {
+		if sm.ID == "" {
+			continue
+		}
+		if sm.Daily == nil {
+			sm.Daily = map[string]int{}
+		}
+		s.merchants[sm.ID] = &simMerchant{ID: sm.ID, Name: sm.Name, VAT: sm.VAT, Country: sm.Country, Issuers: sm.Issuers,
+			cbKind: sm.CallbackKind, cbUser: sm.CallbackUser, cbKey: sm.CallbackKey, cbURL: sm.CallbackURL,
+			seq: sm.Sequence, pending: sm.Pending, daily: sm.Daily}
+	}
+	for _, c := range st.Clients {
+		if c != nil && c.ID != "" && s.merchants[c.MerchantID] != nil {
+			s.clients[c.ID] = c
+		}
+	}
+	now := s.now()
+	for tok, g := range st.Refresh {
+		if g != nil && s.clients[g.ClientID] != nil && s.merchants[g.MerchantID] != nil && now.Before(g.Expires) {
+			s.refresh[tok] = g
+		}
+	}
+	for _, u := range st.Users {
+		if u != nil && u.Phone != "" {
+			s.users[u.Phone] = u
+		}
+	}
+	for _, si := range st.Invoices {
+		inv := si.Invoice
+		if inv == nil || inv.ID == "" || s.merchants[inv.MerchantID] == nil || s.invoices[inv.ID] != nil {
+			continue
+		}
+		inv.canonical = si.Canonical
+		s.invoices[inv.ID] = inv
+		s.order = append(s.order, inv.ID)
+	}
+	for _, c := range st.Consents {
+		if c != nil && c.ID != "" && s.invoices[c.InvoiceID] != nil {
+			s.consents[c.ID] = c
+		}
+	}
+}
