@@ -538,6 +538,12 @@ func TestWebhookIsRetriedUntilAccepted(t *testing.T) {
 	if ev := h.parse(d); ev.Observation.Status != models.StatusPaid {
 		t.Errorf("retried delivery = %+v", ev.Observation)
 	}
+	// The receiver hands the body over before it answers 200, and the
+	// dispatcher counts a delivery once it has the answer: wait for it.
+	deadline := time.Now().Add(2 * time.Second)
+	for h.sim.Dispatcher().Delivered() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if n := h.sim.Dispatcher().Delivered(); n != 1 {
 		t.Errorf("delivered %d, want 1", n)
 	}

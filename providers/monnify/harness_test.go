@@ -54,7 +54,9 @@ type harness struct {
 	deliveries chan delivery
 
 	mu       sync.Mutex
-	failNext int // answer this many deliveries with 500
+	failNext int        // answer this many deliveries with 500
+	served   *Simulator // what the server routes to (h.sim, under mu)
+	simOpts  SimOptions
 }
 
 var start = time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
@@ -62,6 +64,13 @@ var start = time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func newHarness(t *testing.T) *harness {
+	t.Helper()
+	return newHarnessWithState(t, "")
+}
+
+// newHarnessWithState is newHarness with the simulator keeping its state
+// in stateFile (empty: memory only).
+func newHarnessWithState(t *testing.T, stateFile string) *harness {
 	t.Helper()
 	h := &harness{t: t, ctx: context.Background(), clock: &clock{t: start}, simClock: &clock{t: start}, deliveries: make(chan delivery, 32)}
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -83,9 +92,16 @@ func newHarness(t *testing.T) *harness {
 	mux := http.NewServeMux()
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
-	h.sim = NewSimulator(SimOptions{PublicURL: h.srv.URL + "/sandbox/monnify", Log: quietLog(), Now: h.simClock.Now, RetryEvery: 50 * time.Millisecond})
-	t.Cleanup(h.sim.Close)
-	mux.Handle("/sandbox/monnify/", http.StripPrefix("/sandbox/monnify", h.sim))
+	h.simOpts = SimOptions{PublicURL: h.srv.URL + "/sandbox/monnify", Log: quietLog(), Now: h.simClock.Now, RetryEvery: 50 * time.Millisecond, StateFile: stateFile}
+	h.sim = NewSimulator(h.simOpts)
+	h.served = h.sim
+	t.Cleanup(func() { h.sim.Close() })
+	mux.Handle("/sandbox/monnify/", http.StripPrefix("/sandbox/monnify", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		sim := h.served
+		h.mu.Unlock()
+		sim.ServeHTTP(w, r)
+	})))
 
 	h.client = New(Options{Log: quietLog(), Now: h.clock.Now})
 	h.client.http.Backoff = func(int) time.Duration { return 5 * time.Millisecond }
@@ -97,6 +113,18 @@ func newHarness(t *testing.T) *harness {
 	}
 	h.acct.Config = cfg
 	return h
+}
+
+// restart closes the simulator and starts a new one with the same options
+// (and state file) at the same URL, as when the app restarts. The client,
+// the account and the webhook receiver stay.
+func (h *harness) restart() {
+	h.t.Helper()
+	h.sim.Close()
+	h.sim = NewSimulator(h.simOpts)
+	h.mu.Lock()
+	h.served = h.sim
+	h.mu.Unlock()
 }
 
 // advance moves both clocks.

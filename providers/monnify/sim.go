@@ -53,6 +53,10 @@ type SimOptions struct {
 	// Monnify tries 12 times, 5 minutes apart (§1.8); the simulator also
 	// tries 12 times, RetryEvery apart.
 	RetryEvery time.Duration
+	// StateFile is the JSON file where the simulator keeps its merchants
+	// and invoices across restarts (written atomically, mode 0600); empty
+	// keeps everything in memory only.
+	StateFile string
 }
 
 // Simulator serves Monnify's invoice API, its checkout page and a bank
@@ -73,6 +77,8 @@ type Simulator struct {
 	order     []*simInvoice
 	seq       int
 	logins    int
+	stateFile string
+	dirty     bool // state changed since the last save
 }
 
 type simMerchant struct {
@@ -192,8 +198,10 @@ func NewSimulator(opts SimOptions) *Simulator {
 		invoices:  map[string]*simInvoice{},
 		accounts:  map[string]*simInvoice{},
 		txs:       map[string]*simInvoice{},
+		stateFile: opts.StateFile,
 	}
 	s.merchants[SimAPIKey] = &simMerchant{APIKey: SimAPIKey, SecretKey: SimSecretKey, ContractCode: SimContractCode}
+	s.load()
 
 	m := http.NewServeMux()
 	m.HandleFunc("POST /api/v1/auth/login", s.handleLogin)
@@ -217,8 +225,13 @@ func NewSimulator(opts SimOptions) *Simulator {
 // ServeHTTP serves paths relative to the mount point.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Close stops background deliveries.
-func (s *Simulator) Close() { s.disp.Close() }
+// Close stops background deliveries (callbacks still queued are lost) and
+// saves the state if a save is pending.
+func (s *Simulator) Close() {
+	s.disp.Close()
+	s.mu.Lock()
+	s.unlock()
+}
 
 // Dispatcher gives tests the callback dispatcher and its faults.
 func (s *Simulator) Dispatcher() *simkit.Dispatcher { return s.disp }
@@ -226,7 +239,7 @@ func (s *Simulator) Dispatcher() *simkit.Dispatcher { return s.disp }
 // Logins counts successful logins (for tests of token caching).
 func (s *Simulator) Logins() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.logins
 }
 
@@ -334,14 +347,14 @@ func (s *Simulator) handleLogin(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	m := s.merchants[key]
 	if !ok || m == nil || m.SecretKey != secret {
-		s.mu.Unlock()
+		s.unlock()
 		s.fail(w, http.StatusUnauthorized, "Invalid client credentials")
 		return
 	}
 	tok := randHex(24)
 	s.tokens[tok] = simToken{merchant: m, expires: s.now().Add(simTokenLifetime)}
 	s.logins++
-	s.mu.Unlock()
+	s.unlock()
 	s.ok(w, map[string]any{"accessToken": tok, "expiresIn": int(simTokenLifetime / time.Second)})
 }
 
@@ -350,7 +363,7 @@ func (s *Simulator) handleLogin(w http.ResponseWriter, r *http.Request) {
 func (s *Simulator) merchant(w http.ResponseWriter, r *http.Request) *simMerchant {
 	h := r.Header.Get("Authorization")
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
 		t, found := s.tokens[strings.TrimSpace(tok)]
 		if found && s.now().Before(t.expires) {
@@ -486,7 +499,7 @@ func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	key := m.APIKey + "\x00" + req.InvoiceReference
 	if _, dup := s.invoices[key]; dup {
-		s.mu.Unlock()
+		s.unlock()
 		s.fail(w, http.StatusBadRequest, "Invoice with this reference already exists.")
 		return
 	}
@@ -507,8 +520,9 @@ func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request) {
 	s.invoices[key] = inv
 	s.txs[inv.TxRef] = inv
 	s.order = append(s.order, inv)
+	s.changed()
 	body := s.invoiceJSON(inv, false)
-	s.mu.Unlock()
+	s.unlock()
 	s.log.Info("monnify sim: invoice created", "ref", inv.Ref, "amount", simFormat(kobo))
 	s.okInvoice(w, body)
 }
@@ -517,6 +531,7 @@ func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request) {
 func (s *Simulator) expire(inv *simInvoice) {
 	if inv.Status == invoicePending && !s.now().Before(inv.Expiry) {
 		inv.Status = invoiceExpired
+		s.changed()
 	}
 }
 
@@ -575,11 +590,11 @@ func (s *Simulator) handleDetails(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	inv := s.lookup(w, m, r.PathValue("ref"))
 	if inv == nil {
-		s.mu.Unlock()
+		s.unlock()
 		return
 	}
 	body := s.invoiceJSON(inv, false)
-	s.mu.Unlock()
+	s.unlock()
 	s.okInvoice(w, body)
 }
 
@@ -594,28 +609,29 @@ func (s *Simulator) handleCancel(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	inv := s.lookup(w, m, r.PathValue("ref"))
 	if inv == nil {
-		s.mu.Unlock()
+		s.unlock()
 		return
 	}
 	s.expire(inv)
 	switch inv.Status {
 	case invoiceCancelled:
-		s.mu.Unlock()
+		s.unlock()
 		s.fail(w, http.StatusNotFound, "Invoice has already been cancelled.")
 		return
 	case invoicePaid:
-		s.mu.Unlock()
+		s.unlock()
 		s.fail(w, http.StatusBadRequest, "Invoice has already been paid and cannot be cancelled.")
 		return
 	case invoiceExpired:
-		s.mu.Unlock()
+		s.unlock()
 		s.fail(w, http.StatusBadRequest, "Invoice has expired and cannot be cancelled.")
 		return
 	}
 	// "the customer's account number becomes inactive" (§1.4.5).
 	inv.Status = invoiceCancelled
+	s.changed()
 	body := s.invoiceJSON(inv, false)
-	s.mu.Unlock()
+	s.unlock()
 	s.okInvoice(w, body)
 }
 
@@ -656,7 +672,7 @@ func (s *Simulator) handleList(w http.ResponseWriter, r *http.Request) {
 	for i := page * size; i < len(mine) && i < (page+1)*size; i++ {
 		p.Content = append(p.Content, s.invoiceJSON(mine[i], true))
 	}
-	s.mu.Unlock()
+	s.unlock()
 	p.NumberOfElements = len(p.Content)
 	p.First = page == 0
 	p.Last = page >= p.TotalPages-1
@@ -722,13 +738,13 @@ func (s *Simulator) handleVerify(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	inv := s.txs[ref]
 	if inv == nil || inv.merchant != m {
-		s.mu.Unlock()
+		s.unlock()
 		s.fail(w, http.StatusNotFound, "Could not find transaction with the specified transaction reference")
 		return
 	}
 	s.expire(inv)
 	tx := s.transactionJSON(inv)
-	s.mu.Unlock()
+	s.unlock()
 	s.ok(w, tx)
 }
 
@@ -793,11 +809,11 @@ func (s *Simulator) pay(inv *simInvoice, p simPayment) (string, error) {
 	s.expire(inv)
 	if inv.Status != invoicePending {
 		st := inv.Status
-		s.mu.Unlock()
+		s.unlock()
 		return "", fmt.Errorf("%w: the invoice is %s", errNotPayable, strings.ToLower(st))
 	}
 	if p.Kobo <= 0 {
-		s.mu.Unlock()
+		s.unlock()
 		return "", fmt.Errorf("%w: the amount must be more than zero", errNotPayable)
 	}
 	p.At = s.now()
@@ -806,12 +822,13 @@ func (s *Simulator) pay(inv *simInvoice, p simPayment) (string, error) {
 		p.SessionID = randHex(16)
 	}
 	inv.Payments = append(inv.Payments, p)
+	s.changed()
 	status := inv.paymentStatus()
 	if status == payPaid || status == payOverpaid {
 		inv.Status = invoicePaid // "expires immediately after payment has been made"
 	}
 	cb, err := s.notification(inv, p)
-	s.mu.Unlock()
+	s.unlock()
 	if err != nil {
 		s.log.Error("monnify sim: cannot build notification", "err", err)
 	} else if cb != nil {
@@ -917,7 +934,8 @@ func (s *Simulator) handleOnboard(w http.ResponseWriter, r *http.Request) {
 	m := &simMerchant{APIKey: "MK_TEST_" + randUpper(10), SecretKey: randUpper(32), ContractCode: randDigits(10), WebhookURL: req.WebhookURL}
 	s.mu.Lock()
 	s.merchants[m.APIKey] = m
-	s.mu.Unlock()
+	s.changed()
+	s.unlock()
 	s.ok(w, simMerchantJSON{APIKey: m.APIKey, SecretKey: m.SecretKey, ContractCode: m.ContractCode, WebhookURL: m.WebhookURL})
 }
 
@@ -925,7 +943,7 @@ func (s *Simulator) handleOnboard(w http.ResponseWriter, r *http.Request) {
 // invoiceReference (the first merchant's, if several share it).
 func (s *Simulator) find(id string) *simInvoice {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if inv := s.txs[id]; inv != nil {
 		return inv
 	}
@@ -978,7 +996,7 @@ func (s *Simulator) handleHookPay(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.mu.Lock()
 		p.Kobo = inv.Kobo - inv.paidKobo()
-		s.mu.Unlock()
+		s.unlock()
 	}
 	status, err := s.pay(inv, p)
 	if err != nil {
@@ -998,10 +1016,11 @@ func (s *Simulator) handleHookExpire(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if inv.Status == invoicePending {
 		inv.Expiry = s.now()
+		s.changed()
 	}
 	s.expire(inv)
 	st := inv.Status
-	s.mu.Unlock()
+	s.unlock()
 	s.ok(w, map[string]string{"invoiceStatus": st})
 }
 

@@ -98,7 +98,7 @@ func (s *Simulator) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		}
 		v.ReturnURL = inv.RedirectURL + sep + "paymentReference=" + url.QueryEscape(inv.Ref)
 	}
-	s.mu.Unlock()
+	s.unlock()
 	switch {
 	case status == invoicePaid:
 		v.Result, v.ResultOK = "Payment successful. NGN "+simFormat(paid)+" paid.", true
@@ -155,7 +155,7 @@ func (s *Simulator) handleCard(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	owed := inv.Kobo - inv.paidKobo()
-	s.mu.Unlock()
+	s.unlock()
 	_, err := s.pay(inv, simPayment{Kobo: owed, Method: methodCard, Card: &cardDetails{
 		CardType: cardType, Last4: number[len(number)-4:], ExpMonth: expMonth, ExpYear: expYear, Bin: number[:6],
 		AuthorizationCode: "AUTH_" + randUpper(8),
@@ -238,7 +238,7 @@ func (s *Simulator) handleBankPage(w http.ResponseWriter, r *http.Request) {
 			v.Amount = simFormat(owed)
 		}
 	}
-	s.mu.Unlock()
+	s.unlock()
 	if sent := q.Get("sent"); sent != "" {
 		v.ResultOK = true
 		v.Result = "Transfer of NGN " + sent + " sent."
@@ -271,7 +271,7 @@ func (s *Simulator) handleBankSend(w http.ResponseWriter, r *http.Request) {
 	if inv != nil {
 		owed = inv.Kobo - inv.paidKobo()
 	}
-	s.mu.Unlock()
+	s.unlock()
 	if inv == nil {
 		back(url.Values{"error": {"unknown_account"}})
 		return
