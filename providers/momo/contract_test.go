@@ -448,6 +448,11 @@ func TestCallbackRetriedUntilAccepted(t *testing.T) {
 	if ev := h.parse(d[0]); ev.Observation.Status != models.StatusPaid {
 		t.Fatalf("event = %+v", ev)
 	}
+	// The receiver records the delivery before it answers; the dispatcher
+	// counts it once the answer is back.
+	for deadline := time.Now().Add(2 * time.Second); h.sim.Dispatcher().Delivered() != 1 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if h.sim.Dispatcher().Delivered() != 1 {
 		t.Fatalf("delivered = %d", h.sim.Dispatcher().Delivered())
 	}

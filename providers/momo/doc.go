@@ -1,5 +1,5 @@
 // Package momo is Ankara's MTN MoMo provider: the Collection "Invoice API"
-// (v2_0) client and an in-memory simulator of the MoMo sandbox. The wire
+// (v2_0) client and a simulator of the MoMo sandbox. The wire
 // format follows /work/shared/providers/momo-and-mobilepay.md, Part A
 // (sections cited as A.n below).
 //
@@ -124,6 +124,30 @@
 // sent); …458 500 NOT_ALLOWED_TARGET_ENVIRONMENT, …459 500
 // INVALID_CALLBACK_URL_HOST, …460 500 INVALID_CURRENCY, …462 503
 // SERVICE_UNAVAILABLE refuse the create. Any other number pays normally.
+//
+// # Persistence
+//
+// With SimOptions.StateFile set, the simulator keeps its state in that JSON
+// file (sim_state.go) so that a restart of the app forgets nothing a client
+// relies on: every API user with its API key, subscription key and
+// providerCallbackHost; every invoice with its status, errorReason,
+// paymentReference, invoiceId, expiry, X-Callback-Url and a delayed payment
+// under way (test MSISDN …454); and every X-Reference-Id already taken, so
+// a create retried after a restart still answers 409. The whole state is
+// written after each change, before the answer leaves, under the
+// simulator's mutex: temp file in the same directory, fsync, rename, mode
+// 0600 (it holds API keys). Close flushes, and a closed simulator writes
+// nothing more. A missing file is a fresh sandbox; an unreadable or corrupt
+// one is logged at warn and the simulator starts fresh (a corrupt file is
+// moved aside to {file}.corrupt); a failed save is logged once and the
+// simulator keeps serving from memory. Not kept: access tokens (a client
+// gets a 401 and logs in again with its kept API user and key, as the
+// client does on its own), the faults set at /_faults, TokensIssued, and
+// callbacks still queued or being retried when the app stopped (they are
+// lost; Ankara's polling catches the change). An expiry or a delayed
+// payment that fell due while the app was down is applied, with its
+// callback, when the invoice is next looked at, or about a second after
+// the reload at the latest. Empty StateFile: memory only (tests).
 //
 // # Browser payer journey (for the end-to-end test)
 //

@@ -116,9 +116,18 @@ type harness struct {
 	client *Client
 	lossy  *lossyTransport
 	acct   *models.Account
+	state  string // SimOptions.StateFile; empty: memory only
+	log    *slog.Logger
+	cur    atomic.Pointer[Simulator] // what the server serves (swapped by restart)
 }
 
 type harnessOpt func(*harness)
+
+// withState keeps the simulator's state in the file path.
+func withState(path string) harnessOpt { return func(h *harness) { h.state = path } }
+
+// withLog sends the simulator's and client's logs to log.
+func withLog(log *slog.Logger) harnessOpt { return func(h *harness) { h.log = log } }
 
 // splitClocks gives the simulator its own clock.
 func splitClocks() harnessOpt { return func(h *harness) { h.sclock = newClock() } }
@@ -130,15 +139,21 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	for _, o := range opts {
 		o(h)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if h.log == nil {
+		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	log := h.log
 	h.recv = newReceiver(t)
 	mux := http.NewServeMux()
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
 	h.base = h.srv.URL + "/sandbox/momo"
-	h.sim = NewSimulator(SimOptions{PublicURL: h.base, Log: log, Now: func() time.Time { return h.sclock.Now() }})
-	t.Cleanup(h.sim.Close)
-	mux.Handle("/sandbox/momo/", http.StripPrefix("/sandbox/momo", h.sim))
+	h.sim = h.newSim()
+	h.cur.Store(h.sim)
+	t.Cleanup(func() { h.cur.Load().Close() })
+	mux.Handle("/sandbox/momo/", http.StripPrefix("/sandbox/momo", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.cur.Load().ServeHTTP(w, r)
+	})))
 
 	h.lossy = &lossyTransport{base: http.DefaultTransport}
 	h.client = New(Options{HTTP: &http.Client{Transport: h.lossy, Timeout: 5 * time.Second}, Log: log, Now: h.clock.Now})
@@ -152,6 +167,18 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	}
 	h.acct.Config = cfg
 	return h
+}
+
+func (h *harness) newSim() *Simulator {
+	return NewSimulator(SimOptions{PublicURL: h.base, Log: h.log, Now: func() time.Time { return h.sclock.Now() }, StateFile: h.state})
+}
+
+// restart stops the simulator and starts another on the same state file
+// and URL, as a restart of the app does.
+func (h *harness) restart() {
+	h.sim.Close()
+	h.sim = h.newSim()
+	h.cur.Store(h.sim)
 }
 
 func (h *harness) invoice() *models.Invoice {

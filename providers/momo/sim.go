@@ -26,11 +26,15 @@ type SimOptions struct {
 	HTTP      *http.Client // for delivering callbacks
 	Log       *slog.Logger
 	Now       func() time.Time
+	// StateFile is the JSON file where the simulator keeps its state across
+	// restarts (see sim_state.go); empty keeps everything in memory only.
+	StateFile string
 }
 
-// Simulator is an in-memory MTN MoMo sandbox: the provisioning API, the
-// Collection token endpoint, the v2_0 Invoice API, PUT callbacks and a USSD
-// phone emulator for the payer (see doc.go).
+// Simulator is an MTN MoMo sandbox: the provisioning API, the Collection
+// token endpoint, the v2_0 Invoice API, PUT callbacks and a USSD phone
+// emulator for the payer (see doc.go). It serves from memory and, with
+// SimOptions.StateFile, keeps its state in that file across restarts.
 type Simulator struct {
 	public string
 	log    *slog.Logger
@@ -47,6 +51,10 @@ type Simulator struct {
 	timers       []*time.Timer
 	tokensIssued int
 	closed       bool
+
+	stateFile   string // SimOptions.StateFile
+	dirty       bool   // the state changed since the last save
+	saveFailing bool   // the last save failed (logged once)
 }
 
 type simUser struct {
@@ -69,6 +77,9 @@ type simInvoice struct {
 	Created, Expires                    time.Time
 	CallbackURL                         string
 	PayeeFirstName, PayeeLastName       string
+	// SettleAt is when a delayed payment (test MSISDN 46733123454) becomes
+	// SUCCESSFUL; zero when none is under way.
+	SettleAt time.Time `json:",omitzero"`
 }
 
 // Sandbox behaviour.
@@ -129,15 +140,21 @@ func NewSimulator(opts SimOptions) *Simulator {
 		opts.HTTP = &http.Client{Timeout: simCallbackTimeout}
 	}
 	s := &Simulator{
-		public:   strings.TrimRight(opts.PublicURL, "/"),
-		log:      opts.Log,
-		now:      opts.Now,
-		disp:     simkit.NewDispatcher(opts.HTTP, simCallbackSchedule, opts.Log),
-		users:    map[string]*simUser{},
-		tokens:   map[string]simToken{},
-		invoices: map[string]*simInvoice{},
-		byPayRef: map[string]string{},
-		usedRefs: map[string]bool{},
+		public:    strings.TrimRight(opts.PublicURL, "/"),
+		log:       opts.Log,
+		now:       opts.Now,
+		disp:      simkit.NewDispatcher(opts.HTTP, simCallbackSchedule, opts.Log),
+		users:     map[string]*simUser{},
+		tokens:    map[string]simToken{},
+		invoices:  map[string]*simInvoice{},
+		byPayRef:  map[string]string{},
+		usedRefs:  map[string]bool{},
+		stateFile: opts.StateFile,
+	}
+	if s.stateFile != "" {
+		s.mu.Lock()
+		s.loadLocked()
+		s.mu.Unlock()
 	}
 	m := http.NewServeMux()
 	m.HandleFunc("POST /v1_0/apiuser", s.api(s.createUser))
@@ -164,9 +181,13 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Se
 // Dispatcher gives tests the callback dispatcher and its faults.
 func (s *Simulator) Dispatcher() *simkit.Dispatcher { return s.disp }
 
-// Close stops background deliveries and timers.
+// Close stops background deliveries and timers and writes any unsaved
+// state to the state file; a closed simulator saves nothing more.
 func (s *Simulator) Close() {
 	s.mu.Lock()
+	if s.dirty {
+		s.saveLocked()
+	}
 	s.closed = true
 	for _, t := range s.timers {
 		t.Stop()
@@ -252,12 +273,13 @@ func (s *Simulator) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if _, dup := s.users[id]; dup {
 		writeReason(w, http.StatusConflict, codeAlreadyExists, "Duplicated reference id. Creation of resource failed.")
 		return
 	}
 	s.users[id] = &simUser{ID: id, Host: strings.ToLower(strings.TrimSpace(req.ProviderCallbackHost)), SubscriptionKey: sub}
+	s.changedLocked()
 	w.WriteHeader(http.StatusCreated)
 }
 
@@ -276,13 +298,14 @@ func (s *Simulator) createKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	u := s.userFor(r.PathValue("id"), sub)
 	if u == nil {
 		notFound(w)
 		return
 	}
 	u.Key = randomHex(16) // a new key replaces the old one
+	s.changedLocked()
 	simkit.WriteJSON(w, http.StatusCreated, map[string]string{"apiKey": u.Key})
 }
 
@@ -292,7 +315,7 @@ func (s *Simulator) getUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	u := s.userFor(r.PathValue("id"), sub)
 	if u == nil {
 		notFound(w)
@@ -314,7 +337,7 @@ func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
 	}
 	id, key, ok := r.BasicAuth()
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	u := s.users[id]
 	if !ok || u == nil || u.Key == "" || u.Key != key {
 		simkit.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "login_failed"})
@@ -335,7 +358,7 @@ func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
 // TokensIssued counts access tokens handed out (for tests).
 func (s *Simulator) TokensIssued() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.tokensIssued
 }
 
@@ -425,7 +448,7 @@ func (s *Simulator) createInvoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	u := s.productLocked(w, r, sub)
 	if u == nil {
 		return
@@ -480,6 +503,7 @@ func (s *Simulator) createInvoice(w http.ResponseWriter, r *http.Request) {
 	s.usedRefs[ref] = true
 	s.invoices[ref] = inv
 	s.byPayRef[inv.PaymentRef] = ref
+	s.changedLocked()
 	if f, ok := simCreateFailures[inv.Payer.PartyID]; ok {
 		er := f
 		s.finishLocked(inv, &er)
@@ -522,7 +546,7 @@ func (s *Simulator) getInvoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	u := s.productLocked(w, r, sub)
 	if u == nil {
 		return
@@ -532,7 +556,7 @@ func (s *Simulator) getInvoice(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
-	s.expireLocked(inv)
+	s.dueLocked(inv)
 	simkit.WriteJSON(w, http.StatusOK, inv.result())
 }
 
@@ -546,7 +570,7 @@ func (s *Simulator) cancelInvoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	u := s.productLocked(w, r, sub)
 	if u == nil {
 		return
@@ -576,12 +600,13 @@ func (s *Simulator) cancelInvoice(w http.ResponseWriter, r *http.Request) {
 	if !checkCallback(w, cb, u) {
 		return
 	}
-	s.expireLocked(inv)
+	s.dueLocked(inv)
 	if inv.Status != statusCreated && inv.Status != statusPending {
 		writeReason(w, http.StatusBadRequest, codeNotAllowed, "The invoice is "+inv.Status+" and can no longer be cancelled.")
 		return
 	}
 	s.usedRefs[cref] = true
+	s.changedLocked()
 	if cb != "" {
 		inv.CallbackURL = cb
 	}
@@ -619,6 +644,8 @@ func (s *Simulator) finishLocked(inv *simInvoice, er *errorReason) {
 	} else {
 		inv.Status, inv.Err = statusFailed, er
 	}
+	inv.SettleAt = time.Time{}
+	s.changedLocked()
 	if inv.CallbackURL == "" || s.closed {
 		return
 	}
@@ -632,18 +659,42 @@ func (s *Simulator) finishLocked(inv *simInvoice, er *errorReason) {
 	s.disp.Send(simkit.Callback{URL: inv.CallbackURL, Method: http.MethodPut, Header: h, Body: body})
 }
 
-// expireLocked fails an open invoice whose validity has passed.
-func (s *Simulator) expireLocked(inv *simInvoice) {
-	if inv.open() && !s.now().Before(inv.Expires) {
+// dueLocked applies what has fallen due on an open invoice, in the order it
+// fell due: a delayed payment whose time has come (SettleAt), or the expiry
+// once the validity has passed. Every lookup calls it, so what fell due
+// while the app was down is applied when the invoice is next looked at.
+func (s *Simulator) dueLocked(inv *simInvoice) {
+	if !inv.open() {
+		return
+	}
+	now := s.now()
+	if !inv.SettleAt.IsZero() && !now.Before(inv.SettleAt) && inv.SettleAt.Before(inv.Expires) {
+		s.finishLocked(inv, nil)
+		return
+	}
+	if !now.Before(inv.Expires) {
 		s.finishLocked(inv, &errorReason{Code: codeExpired, Message: "The invoice expired."})
 	}
 }
 
 func (s *Simulator) expire(ref string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if inv := s.invoices[ref]; inv != nil {
-		s.expireLocked(inv)
+		s.dueLocked(inv)
+	}
+}
+
+// settle completes a delayed payment (test MSISDN 46733123454) unless the
+// invoice was finished or expired first.
+func (s *Simulator) settle(ref string) {
+	s.mu.Lock()
+	defer s.unlock()
+	if inv := s.invoices[ref]; inv != nil {
+		s.dueLocked(inv)
+		if !inv.SettleAt.IsZero() {
+			s.finishLocked(inv, nil)
+		}
 	}
 }
 

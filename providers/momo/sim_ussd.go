@@ -79,12 +79,13 @@ func (s *Simulator) ussdDial(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	inv := s.invoices[s.byPayRef[m[1]]]
 	if inv != nil {
-		s.expireLocked(inv)
+		s.dueLocked(inv)
 		if inv.Status == statusCreated {
 			inv.Status = statusPending // the payer has the payment menu open
+			s.changedLocked()
 		}
 	}
-	s.mu.Unlock()
+	s.unlock()
 	if inv == nil {
 		s.redirect(w, r, "/ussd", url.Values{"code": {code}, "error": {"notfound"}})
 		return
@@ -115,12 +116,12 @@ type snapshot struct {
 
 func (s *Simulator) snapshotByPayRef(ref string) (snapshot, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	inv := s.invoices[s.byPayRef[ref]]
 	if inv == nil {
 		return snapshot{}, false
 	}
-	s.expireLocked(inv)
+	s.dueLocked(inv)
 	payee := strings.TrimSpace(inv.PayeeFirstName + " " + inv.PayeeLastName)
 	if inv.Payee != nil {
 		payee += " (" + inv.Payee.PartyID + ")"
@@ -171,33 +172,31 @@ func (s *Simulator) ussdConfirm(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	inv := s.invoices[s.byPayRef[ref]]
 	if inv != nil {
-		s.expireLocked(inv)
+		s.dueLocked(inv)
 		if inv.open() {
 			switch action {
 			case "reject":
 				s.finishLocked(inv, &errorReason{Code: codeApprovalRejected, Message: "The payer rejected the payment."})
 			case "confirm":
 				inv.Status = statusPending
+				s.changedLocked()
 				payer := inv.Payer.PartyID
 				if f, ok := simPayFailures[payer]; ok {
 					er := f
 					s.finishLocked(inv, &er)
 				} else if payer == simDelayedMSISDN {
-					iref := inv.Ref
-					s.afterLocked(simDelayedPayment, func() {
-						s.mu.Lock()
-						defer s.mu.Unlock()
-						if inv := s.invoices[iref]; inv != nil {
-							s.finishLocked(inv, nil)
-						}
-					})
+					if inv.SettleAt.IsZero() {
+						inv.SettleAt = s.now().Add(simDelayedPayment)
+						iref := inv.Ref
+						s.afterLocked(simDelayedPayment, func() { s.settle(iref) })
+					}
 				} else if payer != simOngoingMSISDN {
 					s.finishLocked(inv, nil)
 				}
 			}
 		}
 	}
-	s.mu.Unlock()
+	s.unlock()
 	if inv == nil {
 		s.redirect(w, r, "/ussd", url.Values{"error": {"notfound"}})
 		return

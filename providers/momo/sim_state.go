@@ -1,0 +1,202 @@
+package momo
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// The simulator's state file (SimOptions.StateFile): a JSON document with
+// every API user (id, API key, callback host, subscription key), every
+// invoice (with its callback URL, payment reference, status, pending
+// delayed settlement) and every X-Reference-Id already taken. Access tokens
+// are not kept: a client whose token the simulator no longer knows gets a
+// 401 and logs in again with its API user and key, which are kept.
+
+// simStateVersion is written into the file; another version starts fresh.
+const simStateVersion = 1
+
+// simReloadGrace delays what a reload finds already due (expiry, delayed
+// payment), so that the app mounting the simulator is listening before the
+// callback goes out.
+const simReloadGrace = time.Second
+
+type simState struct {
+	Version  int           `json:"version"`
+	Saved    time.Time     `json:"saved"`
+	Users    []*simUser    `json:"users"`
+	Invoices []*simInvoice `json:"invoices"`
+	// UsedRefs lists the X-Reference-Ids taken by cancels (the invoices'
+	// own reference ids are implied).
+	UsedRefs []string `json:"usedRefs,omitempty"`
+}
+
+// unlock saves the state if it changed, then releases s.mu. Every handler
+// that may change the state releases the lock through it, so a change is on
+// disk before its answer leaves.
+func (s *Simulator) unlock() {
+	if s.dirty {
+		s.saveLocked()
+	}
+	s.mu.Unlock()
+}
+
+// changedLocked marks the state as changed; the caller must hold s.mu and
+// release it with s.unlock.
+func (s *Simulator) changedLocked() { s.dirty = true }
+
+// saveLocked writes the whole state to the state file atomically (temp file
+// in the same directory, fsync, rename, mode 0600). Failures are logged, not
+// returned: the sandbox keeps serving from memory and tries again at the
+// next change. A closed simulator writes nothing more, so it can never
+// overwrite the file of the simulator that replaced it.
+func (s *Simulator) saveLocked() {
+	if s.stateFile == "" || s.closed {
+		s.dirty = false
+		return
+	}
+	if err := writeFileAtomic(s.stateFile, s.snapshotLocked()); err != nil {
+		if !s.saveFailing {
+			s.log.Warn("momo simulator: cannot save its state; it is kept in memory only until a save succeeds",
+				"file", s.stateFile, "err", err)
+		}
+		s.saveFailing = true
+		return // still dirty: the next change or Close tries again
+	}
+	if s.saveFailing {
+		s.log.Info("momo simulator: state saved again", "file", s.stateFile)
+	}
+	s.saveFailing, s.dirty = false, false
+}
+
+func (s *Simulator) snapshotLocked() []byte {
+	st := simState{Version: simStateVersion, Saved: s.now().UTC(),
+		Users: make([]*simUser, 0, len(s.users)), Invoices: make([]*simInvoice, 0, len(s.invoices))}
+	for _, u := range s.users {
+		st.Users = append(st.Users, u)
+	}
+	for _, inv := range s.invoices {
+		st.Invoices = append(st.Invoices, inv)
+	}
+	for ref := range s.usedRefs {
+		if _, isInvoice := s.invoices[ref]; !isInvoice {
+			st.UsedRefs = append(st.UsedRefs, ref)
+		}
+	}
+	sort.Slice(st.Users, func(i, j int) bool { return st.Users[i].ID < st.Users[j].ID })
+	sort.Slice(st.Invoices, func(i, j int) bool {
+		a, b := st.Invoices[i], st.Invoices[j]
+		if !a.Created.Equal(b.Created) {
+			return a.Created.Before(b.Created)
+		}
+		return a.Ref < b.Ref
+	})
+	sort.Strings(st.UsedRefs)
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil { // plain structs of strings and times: cannot happen
+		panic(fmt.Sprintf("momo simulator: encode state: %v", err))
+	}
+	return append(b, '\n')
+}
+
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	// Make the rename itself durable; not every platform can sync a directory.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// loadLocked reads the state file into an empty simulator. A missing file
+// is a fresh sandbox; an unreadable or corrupt one is logged at warn and
+// the sandbox starts fresh (a corrupt file is first moved aside to
+// {file}.corrupt so that nothing is lost silently).
+func (s *Simulator) loadLocked() {
+	b, err := os.ReadFile(s.stateFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		s.log.Warn("momo simulator: cannot read its state file; starting with an empty sandbox", "file", s.stateFile, "err", err)
+		return
+	}
+	var st simState
+	if err := json.Unmarshal(b, &st); err != nil || st.Version != simStateVersion {
+		if err == nil {
+			err = fmt.Errorf("state version %d, want %d", st.Version, simStateVersion)
+		}
+		aside := s.stateFile + ".corrupt"
+		if rerr := os.Rename(s.stateFile, aside); rerr != nil {
+			aside = ""
+		}
+		s.log.Warn("momo simulator: its state file is unreadable; starting with an empty sandbox",
+			"file", s.stateFile, "err", err, "moved_to", aside)
+		return
+	}
+	for _, u := range st.Users {
+		if u != nil && u.ID != "" {
+			s.users[u.ID] = u
+		}
+	}
+	for _, ref := range st.UsedRefs {
+		s.usedRefs[ref] = true
+	}
+	now := s.now()
+	for _, inv := range st.Invoices {
+		if inv == nil || inv.Ref == "" {
+			continue
+		}
+		s.invoices[inv.Ref] = inv
+		s.usedRefs[inv.Ref] = true
+		if inv.PaymentRef != "" {
+			s.byPayRef[inv.PaymentRef] = inv.Ref
+		}
+		if !inv.open() {
+			continue
+		}
+		// Re-arm what was waiting when the app stopped. Both are also applied
+		// whenever the invoice is looked at (dueLocked).
+		ref := inv.Ref
+		if !inv.SettleAt.IsZero() {
+			s.afterLocked(max(inv.SettleAt.Sub(now), simReloadGrace), func() { s.settle(ref) })
+		}
+		s.afterLocked(max(inv.Expires.Sub(now), simReloadGrace), func() { s.expire(ref) })
+	}
+	s.log.Info("momo simulator: state loaded", "file", s.stateFile, "users", len(s.users), "invoices", len(s.invoices))
+}
