@@ -220,7 +220,7 @@ func newApp(ctx context.Context, cfg Config, db *gorm.DB, log *slog.Logger) (*Ap
 	app := &App{Service: svc, Store: store, Worker: &models.Worker{Service: svc, Interval: time.Second}}
 	var sims map[models.ProviderName]http.Handler
 	if cfg.Sandbox {
-		app.Simulators = providers.NewSimulators(providers.SimOptions{PublicURL: cfg.BaseURL + "/sandbox", HTTP: hc, Log: log})
+		app.Simulators = providers.NewSimulators(providers.SimOptions{PublicURL: cfg.BaseURL + "/sandbox", HTTP: hc, Log: log, StateDir: filepath.Join(cfg.DataDir, "sandbox")})
 		sims = map[models.ProviderName]http.Handler{}
 		for k, v := range app.Simulators {
 			sims[k] = v
@@ -295,7 +295,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 // sandbox serves only the provider simulators, so that an Ankara (or any
 // client) can be pointed at them like at the real providers.
 func sandbox(ctx context.Context, cfg Config, log *slog.Logger) error {
-	sims := providers.NewSimulators(providers.SimOptions{PublicURL: cfg.BaseURL + "/sandbox", HTTP: &http.Client{Timeout: 20 * time.Second}, Log: log})
+	sims := providers.NewSimulators(providers.SimOptions{PublicURL: cfg.BaseURL + "/sandbox", HTTP: &http.Client{Timeout: 20 * time.Second}, Log: log, StateDir: filepath.Join(cfg.DataDir, "sandbox")})
 	mux := http.NewServeMux()
 	for name, sim := range sims {
 		prefix := "/sandbox/" + string(name)

@@ -6,6 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,6 +124,40 @@ func TestServeHealthSecretAndShutdown(t *testing.T) {
 			t.Fatal("restart did not become ready")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// The sandbox remembers the demo merchant's accounts across restarts:
+	// every provider's connection test still passes.
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	form := func(path string) url.Values {
+		res, err := c.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindStringSubmatch(string(b))
+		if m == nil {
+			t.Fatalf("no form on %s", path)
+		}
+		return url.Values{"_csrf": {m[1]}}
+	}
+	f := form("/login")
+	f.Set("email", "demo@ankara.test")
+	f.Set("password", "ankara-demo-2026")
+	if res, err := c.PostForm("http://"+addr+"/login", f); err != nil || res.Request.URL.Path != "/" {
+		t.Fatalf("demo login after restart: %v", err)
+	}
+	for _, p := range []string{"momo", "irembopay", "monnify", "mobilepay"} {
+		res, err := c.PostForm("http://"+addr+"/settings/providers/"+p+"/test", form("/settings/providers/"+p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(b), "Connection works") {
+			t.Errorf("%s sandbox account after a restart: connection test did not pass", p)
+		}
 	}
 	cancel2()
 	<-done

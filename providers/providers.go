@@ -7,6 +7,7 @@ package providers
 import (
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -48,6 +49,17 @@ type SimOptions struct {
 	HTTP      *http.Client
 	Log       *slog.Logger
 	Now       func() time.Time
+	// StateDir is where each simulator keeps its state ({provider}.json)
+	// so that a restarted app finds its sandbox accounts and invoices;
+	// empty keeps them in memory only.
+	StateDir string
+}
+
+func (o SimOptions) stateFile(name models.ProviderName) string {
+	if o.StateDir == "" {
+		return ""
+	}
+	return filepath.Join(o.StateDir, string(name)+".json")
 }
 
 // NewSimulators returns a simulator for every provider, keyed by the path
@@ -55,9 +67,9 @@ type SimOptions struct {
 func NewSimulators(o SimOptions) map[models.ProviderName]Simulator {
 	base := strings.TrimRight(o.PublicURL, "/") + "/"
 	return map[models.ProviderName]Simulator{
-		models.MoMo:      momo.NewSimulator(momo.SimOptions{PublicURL: base + "momo", HTTP: o.HTTP, Log: o.Log, Now: o.Now}),
-		models.IremboPay: irembopay.NewSimulator(irembopay.SimOptions{PublicURL: base + "irembopay", HTTP: o.HTTP, Log: o.Log, Now: o.Now}),
-		models.Monnify:   monnify.NewSimulator(monnify.SimOptions{PublicURL: base + "monnify", HTTP: o.HTTP, Log: o.Log, Now: o.Now}),
-		models.MobilePay: mobilepay.NewSimulator(mobilepay.SimOptions{PublicURL: base + "mobilepay", HTTP: o.HTTP, Log: o.Log, Now: o.Now}),
+		models.MoMo:      momo.NewSimulator(momo.SimOptions{PublicURL: base + "momo", HTTP: o.HTTP, Log: o.Log, Now: o.Now, StateFile: o.stateFile(models.MoMo)}),
+		models.IremboPay: irembopay.NewSimulator(irembopay.SimOptions{PublicURL: base + "irembopay", HTTP: o.HTTP, Log: o.Log, Now: o.Now, StateFile: o.stateFile(models.IremboPay)}),
+		models.Monnify:   monnify.NewSimulator(monnify.SimOptions{PublicURL: base + "monnify", HTTP: o.HTTP, Log: o.Log, Now: o.Now, StateFile: o.stateFile(models.Monnify)}),
+		models.MobilePay: mobilepay.NewSimulator(mobilepay.SimOptions{PublicURL: base + "mobilepay", HTTP: o.HTTP, Log: o.Log, Now: o.Now, StateFile: o.stateFile(models.MobilePay)}),
 	}
 }
