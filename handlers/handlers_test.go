@@ -325,3 +325,35 @@ func TestLoginReturnsToTheRequestedPage(t *testing.T) {
 		t.Fatalf("an off-site next went to %s", res.Request.URL)
 	}
 }
+
+func TestReissueCopiesTheContent(t *testing.T) {
+	a := newTestApp(t)
+	b := a.browser()
+	b.signup("Reissue Ltd", "r@reissue.example")
+	id := b.createInvoice(invoiceForm())
+	if _, body := b.get("/invoices/" + id); strings.Contains(body, `data-testid="reissue"`) {
+		t.Fatal("a pending invoice offers re-issue")
+	}
+	if _, err := a.svc.Cancel(context.Background(), merchantOf(t, a, "r@reissue.example"), id); err != nil {
+		t.Fatal(err)
+	}
+	_, body := b.get("/invoices/" + id)
+	if !strings.Contains(body, `data-testid="reissue"`) {
+		t.Fatal("a cancelled invoice does not offer re-issue")
+	}
+	_, form := b.get("/invoices/new?from=" + id)
+	for _, want := range []string{"Re-issuing INV-000001", `value="Amina Nakato"`, `value="Term fees"`, `value="10.50"`, `value="18"`, `value="Uniform"`} {
+		if !strings.Contains(form, want) {
+			t.Errorf("re-issue form lacks %s", want)
+		}
+	}
+	// Submitting it creates a new invoice with a new number.
+	id2 := b.createInvoice(invoiceForm())
+	if id2 == id {
+		t.Fatal("re-issue reused the old invoice")
+	}
+	inv, _ := a.svc.Store.Invoice(context.Background(), merchantOf(t, a, "r@reissue.example"), id2)
+	if inv.Number != "INV-000002" || inv.Status != models.StatusPending {
+		t.Fatalf("new invoice %s %s", inv.Number, inv.Status)
+	}
+}
