@@ -628,6 +628,10 @@ func (s *Service) ReceiveCallback(ctx context.Context, provider ProviderName, ke
 	})
 }
 
+// maxDeliveryAttempts bounds how often a stored callback that cannot be
+// applied is tried again (about 45 minutes with the quadratic backoff).
+const maxDeliveryAttempts = 10
+
 // ProcessCallbacks applies stored deliveries; it returns how many it handled.
 func (s *Service) ProcessCallbacks(ctx context.Context, limit int) (int, error) {
 	now := s.now()
@@ -640,6 +644,11 @@ func (s *Service) ProcessCallbacks(ctx context.Context, limit int) (int, error) 
 		retry := now.Add(time.Duration(d.Attempts*d.Attempts) * 10 * time.Second)
 		if perr != nil {
 			s.Log.Warn("callback not applied yet", "delivery_id", d.ID, "provider", d.Provider, "attempt", d.Attempts, "err", perr)
+		}
+		if perr != nil && d.Attempts >= maxDeliveryAttempts {
+			// Give up on this delivery; polling still reconciles the invoice.
+			s.Log.Error("callback abandoned", "delivery_id", d.ID, "provider", d.Provider, "attempts", d.Attempts, "err", perr)
+			perr = nil
 		}
 		if err := s.Store.finishDelivery(ctx, d.ID, s.now(), perr, retry); err != nil {
 			return 0, err
