@@ -8,21 +8,19 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-
 	"ankara/handlers"
 	"ankara/models"
+	"ankara/models/testdb"
 	"ankara/providers/momo"
 )
 
-// testApp is the real application behind httptest, on a real SQLite file,
+// testApp is the real application behind httptest, on a real SQLite file
+// (or a PostgreSQL schema when TEST_DATABASE_URL is set),
 // with the MoMo simulator mounted where `make run` mounts it.
 type testApp struct {
 	t      testing.TB
@@ -34,11 +32,7 @@ type testApp struct {
 
 func newTestApp(t testing.TB) *testApp {
 	t.Helper()
-	dsn := "file:" + filepath.Join(t.TempDir(), "ankara.db") + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
-	db, err := gorm.Open(sqlite.Open(dsn), models.GormConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.Open(t, models.GormConfig())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store := models.NewStore(db)
 	if err := store.Migrate(context.Background(), log); err != nil {

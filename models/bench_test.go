@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
+	"ankara/models/testdb"
 )
 
 // benchList is the 100k-invoice database shared by the list benchmarks,
@@ -22,16 +21,17 @@ var benchList struct {
 	deep     string // cursor of a page 50,000 invoices deep, newest sort
 	err      error
 	seedTime time.Duration
-	dir      string // removed by TestMain
+	dir      string       // removed by TestMain
+	cleanup  func() error // closes (on PostgreSQL drops) the database; run by TestMain
 }
 
 // TestMain removes the benchmark database, which outlives any one
 // benchmark function so that it is seeded once per process.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if benchList.s != nil {
-		if db, err := benchList.s.DB().DB(); err == nil {
-			db.Close()
+	if benchList.cleanup != nil {
+		if err := benchList.cleanup(); err != nil {
+			fmt.Fprintln(os.Stderr, "drop benchmark database:", err)
 		}
 	}
 	if benchList.dir != "" {
@@ -53,11 +53,12 @@ func seedBenchList(b *testing.B) {
 		return
 	}
 	benchList.dir = dir
-	db, err := gorm.Open(sqlite.Open("file:"+filepath.Join(dir, "ankara.db")+"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"), GormConfig())
+	db, cleanup, err := testdb.OpenIn(dir, GormConfig())
 	if err != nil {
 		benchList.err = err
 		return
 	}
+	benchList.cleanup = cleanup
 	s := NewStore(db)
 	ctx := context.Background()
 	if err := s.Migrate(ctx, discardLog); err != nil {
@@ -102,7 +103,8 @@ func seedBenchList(b *testing.B) {
 					}
 					args = append(args, id, m.ID, number, MoMo, a.ID, st, "UGX", name, phone,
 						total, 0, total, created.Add(time.Duration(i%30)*24*time.Hour), NewToken(128), NewUUID(), ref,
-						fmt.Sprintf("%s %s %s %s", number, name, phone, ref), next, created, created)
+						// search_text lower-cased, as searchText stores it.
+						strings.ToLower(fmt.Sprintf("%s %s %s %s", number, name, phone, ref)), next, created, created)
 				}
 				if err := tx.DB().Exec(string(sql), args...).Error; err != nil {
 					return err

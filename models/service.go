@@ -45,11 +45,13 @@ var DefaultPollSchedule = []time.Duration{
 // before it declares an invoice expired by itself.
 const ExpiryMargin = 10 * time.Minute
 
+// now is the service's clock in UTC, to the microsecond as the database
+// keeps times.
 func (s *Service) now() time.Time {
 	if s.Now != nil {
-		return s.Now().UTC()
+		return s.Now().UTC().Truncate(time.Microsecond)
 	}
-	return time.Now().UTC()
+	return nowUTC()
 }
 
 func (s *Service) nextPoll(count int) time.Time {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -27,7 +28,10 @@ type Store struct {
 
 // NewStore wraps an open GORM database. main.go opens it with the dialect's
 // driver (SQLite by default, PostgreSQL through DATABASE_URL).
-func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+func NewStore(db *gorm.DB) *Store {
+	registerDBTimes(db)
+	return &Store{db: db}
+}
 
 // GormConfig is the GORM configuration Ankara uses with every dialect.
 func GormConfig() *gorm.Config {
@@ -35,7 +39,91 @@ func GormConfig() *gorm.Config {
 		SkipDefaultTransaction: true,
 		TranslateError:         true,
 		Logger:                 logger.Discard,
-		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		NowFunc:                nowUTC,
+	}
+}
+
+// nowUTC is the current time as the database keeps it: in UTC, to the
+// microsecond (PostgreSQL's TIMESTAMP precision), so that a value written
+// reads back equal on every dialect.
+func nowUTC() time.Time { return dbTime(time.Now()) }
+
+// dbTime is the instant t as the database keeps it: in UTC, to the
+// microsecond. TIMESTAMP columns have no zone: PostgreSQL (pgx) would store
+// the wall clock of a time in another zone and drop its offset, and SQLite
+// compares the text it stores, offset included. Every time a query writes or
+// compares goes through dbTime first.
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+const dbTimesCallback = "ankara:db_times"
+
+// registerDBTimes makes every create and update of a model or of a column
+// map write its times as dbTime, whatever zone the caller's values are in.
+func registerDBTimes(db *gorm.DB) {
+	cb := db.Callback()
+	if cb.Create().Get(dbTimesCallback) == nil {
+		if err := cb.Create().Before("gorm:create").Register(dbTimesCallback, dbTimes); err != nil {
+			db.AddError(err)
+		}
+	}
+	if cb.Update().Get(dbTimesCallback) == nil {
+		if err := cb.Update().Before("gorm:update").Register(dbTimesCallback, dbTimes); err != nil {
+			db.AddError(err)
+		}
+	}
+}
+
+// dbTimes is the callback: it rewrites the time columns of the statement's
+// destination (a model, a slice of models, or an Updates map) in place.
+func dbTimes(db *gorm.DB) {
+	stmt := db.Statement
+	if m, ok := stmt.Dest.(map[string]any); ok {
+		for k, v := range m {
+			switch t := v.(type) {
+			case time.Time:
+				m[k] = dbTime(t)
+			case *time.Time:
+				if t != nil {
+					m[k] = dbTime(*t)
+				}
+			}
+		}
+		return
+	}
+	if stmt.Schema == nil || !stmt.ReflectValue.IsValid() {
+		return
+	}
+	switch rv := stmt.ReflectValue; rv.Kind() {
+	case reflect.Slice, reflect.Array:
+		for i := range rv.Len() {
+			dbTimesRow(stmt, reflect.Indirect(rv.Index(i)))
+		}
+	case reflect.Struct:
+		dbTimesRow(stmt, rv)
+	}
+}
+
+func dbTimesRow(stmt *gorm.Statement, rv reflect.Value) {
+	if rv.Kind() != reflect.Struct || !rv.CanAddr() {
+		return
+	}
+	for _, f := range stmt.Schema.Fields {
+		if f.DBName == "" {
+			continue
+		}
+		v := f.ReflectValueOf(stmt.Context, rv)
+		if !v.CanSet() {
+			continue
+		}
+		switch t := v.Interface().(type) {
+		case time.Time:
+			v.Set(reflect.ValueOf(dbTime(t)))
+		case *time.Time:
+			if t != nil {
+				u := dbTime(*t)
+				v.Set(reflect.ValueOf(&u))
+			}
+		}
 	}
 }
 
@@ -102,8 +190,35 @@ func latestMigration() (int, error) {
 }
 
 // Migrate applies every embedded migration that the database has not seen,
-// each in its own transaction, in version order.
+// each in its own transaction, in version order. Instances that start at
+// once migrate one after the other.
 func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
+	if s.db.Dialector.Name() != "postgres" {
+		// SQLite: every transaction begins IMMEDIATE (the DSN's _txlock),
+		// so a second instance waits for the first one's migration and
+		// then sees it applied.
+		return s.migrate(ctx, log)
+	}
+	// PostgreSQL runs the transactions side by side: two instances would
+	// both find a migration missing and both apply it, and the second fails.
+	// A session advisory lock, per schema, on one pinned connection makes
+	// them take turns.
+	return s.db.WithContext(ctx).Connection(func(conn *gorm.DB) (err error) {
+		const key = "hashtext(current_schema() || '.schema_migrations')"
+		if err := conn.Exec("SELECT pg_advisory_lock(" + key + ")").Error; err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+		defer func() {
+			uerr := conn.WithContext(context.WithoutCancel(ctx)).Exec("SELECT pg_advisory_unlock(" + key + ")").Error
+			if uerr != nil && err == nil {
+				err = fmt.Errorf("unlock migrations: %w", uerr)
+			}
+		}()
+		return (&Store{db: conn}).migrate(ctx, log)
+	})
+}
+
+func (s *Store) migrate(ctx context.Context, log *slog.Logger) error {
 	db := s.db.WithContext(ctx)
 	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)`).Error; err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
@@ -127,7 +242,7 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 				}
 			}
 			log.Info("applied migration", "version", m.version, "name", m.name)
-			return tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", m.version, m.name, time.Now().UTC()).Error
+			return tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", m.version, m.name, nowUTC()).Error
 		})
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)

@@ -55,7 +55,7 @@ func (s *Store) addEvent(ctx context.Context, ev *InvoiceEvent) error {
 		ev.ID = NewID()
 	}
 	if ev.CreatedAt.IsZero() {
-		ev.CreatedAt = time.Now().UTC()
+		ev.CreatedAt = nowUTC()
 	}
 	if err := s.db.WithContext(ctx).Create(ev).Error; err != nil {
 		return fmt.Errorf("add invoice event: %w", err)
@@ -148,7 +148,7 @@ func (s *Store) updateInvoice(ctx context.Context, id string, fn func(tx *Store,
 			return err
 		}
 		inv.SearchText = searchText(&inv)
-		inv.UpdatedAt = time.Now().UTC()
+		inv.UpdatedAt = nowUTC()
 		if err := tx.db.Omit("Lines", "CreatedAt").Save(&inv).Error; err != nil {
 			return fmt.Errorf("save invoice: %w", err)
 		}
@@ -221,10 +221,10 @@ func (s *Store) filtered(ctx context.Context, merchantID string, f InvoiceFilter
 		q = q.Where("currency = ?", f.Currency)
 	}
 	if !f.From.IsZero() {
-		q = q.Where("created_at >= ?", f.From.UTC())
+		q = q.Where("created_at >= ?", dbTime(f.From))
 	}
 	if !f.To.IsZero() {
-		q = q.Where("created_at < ?", f.To.UTC())
+		q = q.Where("created_at < ?", dbTime(f.To))
 	}
 	return q
 }
@@ -262,7 +262,8 @@ func (s *Store) ListInvoices(ctx context.Context, merchantID string, f InvoiceFi
 			if err != nil {
 				return nil, Errorf(EINVALID, "That page link is no longer valid; start from the first page.")
 			}
-			q = q.Where("(expires_at "+op+" ? OR (expires_at = ? AND id "+op+" ?))", t.UTC(), t.UTC(), id)
+			t = dbTime(t)
+			q = q.Where("(expires_at "+op+" ? OR (expires_at = ? AND id "+op+" ?))", t, t, id)
 		}
 	}
 	order := spec.col + " " + dir
@@ -325,6 +326,7 @@ func (s *Store) CountByStatus(ctx context.Context, merchantID string, f InvoiceF
 // claimDue leases up to limit invoices whose next poll is due. Several app
 // instances may call it at once: a row is theirs only if their UPDATE won.
 func (s *Store) claimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Invoice, error) {
+	now = dbTime(now)
 	var cands []Invoice
 	err := s.db.WithContext(ctx).Select("id").
 		Where("next_poll_at IS NOT NULL AND next_poll_at <= ? AND (lease_until IS NULL OR lease_until < ?)", now, now).
@@ -361,6 +363,7 @@ func (s *Store) SaveDelivery(ctx context.Context, d *CallbackDelivery) error {
 
 // claimDeliveries leases unprocessed callback deliveries.
 func (s *Store) claimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]CallbackDelivery, error) {
+	now = dbTime(now)
 	var cands []CallbackDelivery
 	err := s.db.WithContext(ctx).Where("processed_at IS NULL AND (lease_until IS NULL OR lease_until < ?)", now).
 		Order("received_at").Limit(limit).Find(&cands).Error
@@ -388,10 +391,10 @@ func (s *Store) claimDeliveries(ctx context.Context, now time.Time, lease time.D
 func (s *Store) finishDelivery(ctx context.Context, id string, now time.Time, procErr error, retryAt time.Time) error {
 	upd := map[string]any{"lease_until": nil, "last_error": ""}
 	if procErr == nil {
-		upd["processed_at"] = now
+		upd["processed_at"] = dbTime(now)
 	} else {
 		upd["last_error"] = procErr.Error()
-		upd["lease_until"] = retryAt
+		upd["lease_until"] = dbTime(retryAt)
 	}
 	if err := s.db.WithContext(ctx).Model(&CallbackDelivery{}).Where("id = ?", id).Updates(upd).Error; err != nil {
 		return fmt.Errorf("finish callback delivery: %w", err)
@@ -410,7 +413,7 @@ func (s *Store) eventSeen(ctx context.Context, p ProviderName, eventID string) (
 
 // markEvent records a provider event as applied; false if it was already.
 func (s *Store) markEvent(ctx context.Context, p ProviderName, eventID, invoiceID string, now time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Exec("INSERT INTO callback_events (provider, event_id, invoice_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", p, eventID, invoiceID, now)
+	res := s.db.WithContext(ctx).Exec("INSERT INTO callback_events (provider, event_id, invoice_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", p, eventID, invoiceID, dbTime(now))
 	if res.Error != nil {
 		return false, fmt.Errorf("mark callback event: %w", res.Error)
 	}
@@ -443,7 +446,7 @@ func (s *Store) Summarize(ctx context.Context, merchantID string, since time.Tim
 		return nil, fmt.Errorf("summarize outstanding: %w", err)
 	}
 	err = db.Model(&Invoice{}).Select("currency, SUM(paid_minor) AS minor, COUNT(*) AS count").
-		Where("merchant_id = ? AND status = ? AND paid_at >= ?", merchantID, StatusPaid, since.UTC()).
+		Where("merchant_id = ? AND status = ? AND paid_at >= ?", merchantID, StatusPaid, dbTime(since)).
 		Group("currency").Order("currency").Scan(&out.PaidSince).Error
 	if err != nil {
 		return nil, fmt.Errorf("summarize paid: %w", err)

@@ -47,7 +47,7 @@ func (s *Store) Merchant(ctx context.Context, id string) (*Merchant, error) {
 func (s *Store) UpdateMerchant(ctx context.Context, m *Merchant) error {
 	err := s.db.WithContext(ctx).Model(&Merchant{}).Where("id = ?", m.ID).Updates(map[string]any{
 		"name": m.Name, "address": m.Address, "vat_number": m.VATNumber, "time_zone": m.TimeZone,
-		"default_currency": m.DefaultCurrency, "updated_at": time.Now().UTC(),
+		"default_currency": m.DefaultCurrency, "updated_at": nowUTC(),
 	}).Error
 	if err != nil {
 		return fmt.Errorf("update merchant: %w", err)
@@ -97,7 +97,7 @@ func (s *Store) Users(ctx context.Context, merchantID string) ([]User, error) {
 
 // RecordLoginFailure notes a failed login for throttling.
 func (s *Store) RecordLoginFailure(ctx context.Context, email, ip string, at time.Time) error {
-	err := s.db.WithContext(ctx).Exec("INSERT INTO login_attempts (id, email, ip, created_at) VALUES (?, ?, ?, ?)", NewID(), email, ip, at).Error
+	err := s.db.WithContext(ctx).Exec("INSERT INTO login_attempts (id, email, ip, created_at) VALUES (?, ?, ?, ?)", NewID(), email, ip, dbTime(at)).Error
 	if err != nil {
 		return fmt.Errorf("record login failure: %w", err)
 	}
@@ -107,6 +107,7 @@ func (s *Store) RecordLoginFailure(ctx context.Context, email, ip string, at tim
 // LoginFailures counts failures for an email and for an IP since a time.
 func (s *Store) LoginFailures(ctx context.Context, email, ip string, since time.Time) (byEmail, byIP int64, err error) {
 	db := s.db.WithContext(ctx)
+	since = dbTime(since)
 	if err = db.Raw("SELECT COUNT(*) FROM login_attempts WHERE email = ? AND created_at > ?", email, since).Scan(&byEmail).Error; err != nil {
 		return 0, 0, fmt.Errorf("count login failures: %w", err)
 	}
@@ -126,7 +127,7 @@ func (s *Store) ClearLoginFailures(ctx context.Context, email string) error {
 
 // SaveAccount inserts or updates a provider account.
 func (s *Store) SaveAccount(ctx context.Context, a *ProviderAccount) error {
-	a.UpdatedAt = time.Now().UTC()
+	a.UpdatedAt = nowUTC()
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = a.UpdatedAt
 		if err := s.db.WithContext(ctx).Create(a).Error; err != nil {

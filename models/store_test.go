@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -13,30 +12,20 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
+	"ankara/models/testdb"
 )
 
 var discardLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// openTestDB opens a fresh SQLite file, configured as the application
-// configures it, without migrating it.
+// openTestDB opens a fresh database, configured as the application
+// configures it, without migrating it: a SQLite file, or a schema of its own
+// on the PostgreSQL server TEST_DATABASE_URL names (see package testdb).
 func openTestDB(t testing.TB) *Store {
 	t.Helper()
-	dsn := "file:" + filepath.Join(t.TempDir(), "ankara.db") + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
-	db, err := gorm.Open(sqlite.Open(dsn), GormConfig())
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			sqlDB.Close()
-		}
-	})
-	return NewStore(db)
+	return NewStore(testdb.Open(t, GormConfig()))
 }
 
-// newTestStore is a migrated store on its own SQLite file.
+// newTestStore is a migrated store on its own database.
 func newTestStore(t testing.TB) *Store {
 	t.Helper()
 	s := openTestDB(t)
@@ -182,6 +171,35 @@ func TestMigrateAndPing(t *testing.T) {
 	}
 	if err := s.Ping(ctx); err == nil || !strings.Contains(err.Error(), "migration") {
 		t.Errorf("Ping on a database behind the code = %v, want a migration error", err)
+	}
+}
+
+// TestMigrateConcurrently starts several instances on one new database at
+// once, as a rolling deploy does: every one of them migrates without error
+// and each migration is applied once.
+func TestMigrateConcurrently(t *testing.T) {
+	ctx := context.Background()
+	s := openTestDB(t)
+	const instances = 4
+	errs := make(chan error, instances)
+	for range instances {
+		go func() { errs <- s.Migrate(ctx, discardLog) }()
+	}
+	for range instances {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent Migrate: %v", err)
+		}
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping after concurrent Migrate: %v", err)
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := s.DB().Raw("SELECT COUNT(*) FROM schema_migrations").Scan(&n).Error; err != nil || n != int64(len(ms)) {
+		t.Errorf("schema_migrations has %d rows (%v), want %d", n, err, len(ms))
 	}
 }
 
@@ -849,3 +867,77 @@ func TestLoginFailuresWindow(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestStoreTimesInAnyZone passes the store instants in other zones than UTC:
+// it keeps them as the same instants (PostgreSQL's TIMESTAMP would keep the
+// wall clock and drop the zone).
+func TestStoreTimesInAnyZone(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	east, west := time.FixedZone("UTC+3", 3*3600), time.FixedZone("UTC-5", -5*3600)
+
+	if err := s.RecordLoginFailure(ctx, "a@example.com", "10.0.0.1", storeNow.In(east)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordLoginFailure(ctx, "a@example.com", "10.0.0.1", storeNow.Add(2*time.Minute).In(west)); err != nil {
+		t.Fatal(err)
+	}
+	if byEmail, byIP, err := s.LoginFailures(ctx, "a@example.com", "10.0.0.1", storeNow.Add(time.Minute).In(east)); err != nil || byEmail != 1 || byIP != 1 {
+		t.Errorf("LoginFailures since 09:01 UTC = %d, %d, %v; want 1 and 1", byEmail, byIP, err)
+	}
+
+	m := seedMerchant(t, s, "Zone Duka")
+	a := seedAccount(t, s, m.ID, MoMo)
+	inv := testInvoice(m, a, 1000)
+	next := storeNow.Add(time.Minute).In(west)
+	inv.NextPollAt, inv.CreatedAt, inv.UpdatedAt = &next, storeNow.In(east), storeNow.In(east)
+	inv.ExpiresAt = inv.ExpiresAt.In(west)
+	insertTestInvoice(t, s, inv)
+	got, err := s.Invoice(ctx, m.ID, inv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.CreatedAt.Equal(storeNow) || !got.NextPollAt.Equal(storeNow.Add(time.Minute)) || !got.ExpiresAt.Equal(storeNow.Add(72*time.Hour)) {
+		t.Errorf("read back created %v, next poll %v, expires %v; want %v, %v, %v", got.CreatedAt, got.NextPollAt, got.ExpiresAt,
+			storeNow, storeNow.Add(time.Minute), storeNow.Add(72*time.Hour))
+	}
+	for _, tz := range []*time.Location{east, west} {
+		page, err := s.ListInvoices(ctx, m.ID, InvoiceFilter{From: storeNow.In(tz), To: storeNow.Add(time.Second).In(tz)})
+		if err != nil || len(page.Invoices) != 1 {
+			t.Errorf("ListInvoices in [09:00:00, 09:00:01) UTC given in %v: %+v, %v; want the invoice", tz, page, err)
+		}
+	}
+	if due, err := s.claimDue(ctx, storeNow.Add(30*time.Second).In(east), time.Minute, 10); err != nil || len(due) != 0 {
+		t.Errorf("claimDue at 09:00:30 UTC = %d, %v; want none (due 09:01 UTC)", len(due), err)
+	}
+	due, err := s.claimDue(ctx, storeNow.Add(2*time.Minute).In(west), time.Minute, 10)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("claimDue at 09:02 UTC = %d, %v; want the invoice", len(due), err)
+	}
+	if due[0].LeaseUntil == nil || !due[0].LeaseUntil.Equal(storeNow.Add(3*time.Minute)) {
+		t.Errorf("leased until %v, want %v", due[0].LeaseUntil, storeNow.Add(3*time.Minute))
+	}
+	if again, _ := s.claimDue(ctx, storeNow.Add(150*time.Second).In(east), time.Minute, 10); len(again) != 0 {
+		t.Errorf("claimDue inside the lease claimed %d invoices again", len(again))
+	}
+
+	d := &CallbackDelivery{ID: NewID(), Provider: MoMo, AccountID: a.ID, MerchantID: m.ID, Method: "POST", Headers: "{}", Body: "{}", ReceivedAt: storeNow.In(west)}
+	if err := s.SaveDelivery(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := s.claimDeliveries(ctx, storeNow.In(east), time.Minute, 10); err != nil || len(ds) != 1 {
+		t.Fatalf("claimDeliveries = %d, %v; want the delivery", len(ds), err)
+	}
+	if ds, _ := s.claimDeliveries(ctx, storeNow.Add(30*time.Second).In(west), time.Minute, 10); len(ds) != 0 {
+		t.Errorf("claimDeliveries inside the lease claimed %d again", len(ds))
+	}
+	if err := s.finishDelivery(ctx, d.ID, storeNow.In(east), fmt.Errorf("busy"), storeNow.Add(10*time.Second).In(west)); err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := s.claimDeliveries(ctx, storeNow.Add(5*time.Second).In(east), time.Minute, 10); len(ds) != 0 {
+		t.Errorf("claimDeliveries before the retry time claimed %d", len(ds))
+	}
+	if ds, _ := s.claimDeliveries(ctx, storeNow.Add(11*time.Second).In(east), time.Minute, 10); len(ds) != 1 {
+		t.Errorf("claimDeliveries after the retry time claimed %d, want 1", len(ds))
+	}
+}
