@@ -110,15 +110,24 @@ func (d *Dispatcher) Send(cb Callback) {
 		batch = []Callback{cb}
 	}
 	d.mu.Unlock()
+	n := 1
+	if f.DuplicateCallbacks {
+		n = 2
+	}
+	// Each callback of a reordered batch waits for the one before it to have
+	// had its first try, so the merchant really sees the newest first.
+	var after <-chan struct{}
 	for _, c := range batch {
-		n := 1
-		if f.DuplicateCallbacks {
-			n = 2
-		}
-		for range n {
+		tried := make(chan struct{})
+		for i := range n {
+			t := tried
+			if i > 0 {
+				t = nil // a duplicate races its twin, as a real provider's would
+			}
 			d.wg.Add(1)
-			go d.deliver(c, f.DelayCallbacks)
+			go d.deliver(c, f.DelayCallbacks, after, t)
 		}
+		after = tried
 	}
 }
 
@@ -130,12 +139,21 @@ func (d *Dispatcher) Flush() {
 	d.mu.Unlock()
 	if held != nil {
 		d.wg.Add(1)
-		go d.deliver(*held, 0)
+		go d.deliver(*held, 0, nil, nil)
 	}
 }
 
-func (d *Dispatcher) deliver(cb Callback, delay time.Duration) {
+// deliver sends cb, retrying per Schedule. When after is set, the first try
+// waits for it to close; tried, when set, is closed once the first try is over.
+func (d *Dispatcher) deliver(cb Callback, delay time.Duration, after <-chan struct{}, tried chan struct{}) {
 	defer d.wg.Done()
+	firstTryOver := func() {
+		if tried != nil {
+			close(tried)
+			tried = nil
+		}
+	}
+	defer firstTryOver()
 	waits := append([]time.Duration{delay}, d.Schedule...)
 	for i, w := range waits {
 		if w > 0 {
@@ -143,6 +161,13 @@ func (d *Dispatcher) deliver(cb Callback, delay time.Duration) {
 			case <-d.ctx.Done():
 				return
 			case <-time.After(w):
+			}
+		}
+		if i == 0 && after != nil {
+			select {
+			case <-d.ctx.Done():
+				return
+			case <-after:
 			}
 		}
 		method := cb.Method
@@ -161,6 +186,7 @@ func (d *Dispatcher) deliver(cb Callback, delay time.Duration) {
 			req.Header.Set("Content-Type", "application/json")
 		}
 		res, err := d.HTTP.Do(req)
+		firstTryOver()
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode >= 200 && res.StatusCode < 300 {
