@@ -4,10 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
+
+	"ankara/providers/simkit"
 )
 
 // Persistence: with SimOptions.StateFile set, the simulator keeps its
@@ -41,14 +40,8 @@ func (s *Simulator) loadState() {
 	if s.stateFile == "" {
 		return
 	}
-	b, err := os.ReadFile(s.stateFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	}
-	readable := err == nil
-	if readable {
-		err = s.applyState(b)
-	}
+	var st simState
+	loaded, err := simkit.LoadJSON(s.stateFile, &st, func() error { return s.applyState(&st) })
 	if err != nil {
 		s.log.Warn("irembopay simulator: state file unusable, starting with an empty sandbox",
 			"file", s.stateFile, "err", err)
@@ -56,25 +49,23 @@ func (s *Simulator) loadState() {
 		s.invoices = map[string]*simInvoice{}
 		s.byTx = map[string]string{}
 		s.prompts = nil
-		if readable {
-			// Keep the unreadable content for inspection instead of
-			// overwriting it with the next save.
-			if err := os.Rename(s.stateFile, s.stateFile+".corrupt"); err != nil {
-				s.log.Warn("irembopay simulator: could not set the state file aside", "file", s.stateFile, "err", err)
-			}
+		// A file that could be read was set aside (*.corrupt) for inspection
+		// instead of being overwritten by the next save.
+		var bad *simkit.CorruptFileError
+		if errors.As(err, &bad) && bad.MoveErr != nil {
+			s.log.Warn("irembopay simulator: could not set the state file aside", "file", s.stateFile, "err", bad.MoveErr)
 		}
+		return
+	}
+	if !loaded { // no file yet: a fresh sandbox
 		return
 	}
 	s.log.Info("irembopay simulator: state loaded", "file", s.stateFile,
 		"merchants", len(s.merchants), "invoices", len(s.invoices), "prompts", len(s.prompts))
 }
 
-// applyState fills the simulator from the file's bytes.
-func (s *Simulator) applyState(b []byte) error {
-	var st simState
-	if err := json.Unmarshal(b, &st); err != nil {
-		return err
-	}
+// applyState checks the decoded file and fills the simulator from it.
+func (s *Simulator) applyState(st *simState) error {
 	if st.Version != simStateVersion {
 		return fmt.Errorf("state file version %d, want %d", st.Version, simStateVersion)
 	}
@@ -127,49 +118,9 @@ func (s *Simulator) saveLocked() {
 	sort.Slice(st.Invoices, func(i, j int) bool { return st.Invoices[i].Number < st.Invoices[j].Number })
 	b, err := json.MarshalIndent(st, "", " ")
 	if err == nil {
-		err = writeFileAtomic(s.stateFile, b)
+		err = simkit.WriteFileAtomic(s.stateFile, b)
 	}
 	if err != nil {
 		s.log.Warn("irembopay simulator: could not save its state", "file", s.stateFile, "err", err)
 	}
-}
-
-// writeFileAtomic replaces path with data, so that a crash leaves either
-// the old or the new content, never a torn file.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename there is nothing left to remove
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; not every platform can sync a
-	// directory, so this is best effort.
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }

@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
+
+	"ankara/providers/simkit"
 )
 
 // stateVersion is the layout of the state file; another version is read as
@@ -99,53 +98,13 @@ func (s *Simulator) flushLocked() {
 	}
 	b, err := json.Marshal(s.snapshotLocked())
 	if err == nil {
-		err = writeFileAtomic(s.stateFile, b)
+		err = simkit.WriteFileAtomic(s.stateFile, b)
 	}
 	if err != nil {
 		s.log.Warn("mobilepay simulator: could not save the state file", "path", s.stateFile, "err", err)
 		return
 	}
 	s.dirty = false
-}
-
-// writeFileAtomic writes data to a temporary file in path's directory,
-// fsyncs it and renames it over path (mode 0600).
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil { // make the rename durable; best effort
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
 }
 
 // load reads the state file into the empty simulator. A missing file is a
@@ -155,26 +114,25 @@ func (s *Simulator) load() {
 	if s.stateFile == "" {
 		return
 	}
-	b, err := os.ReadFile(s.stateFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	}
-	if err != nil {
-		s.log.Warn("mobilepay simulator: state file unreadable, starting with a fresh sandbox", "path", s.stateFile, "err", err)
-		return
-	}
 	var st simState
-	if err := json.Unmarshal(b, &st); err != nil || st.Version != stateVersion {
-		if err == nil {
-			err = fmt.Errorf("unknown version %d", st.Version)
+	loaded, err := simkit.LoadJSON(s.stateFile, &st, func() error {
+		if st.Version != stateVersion {
+			return fmt.Errorf("unknown version %d", st.Version)
 		}
-		s.log.Warn("mobilepay simulator: state file corrupt, starting with a fresh sandbox", "path", s.stateFile, "err", err)
-		if rerr := os.Rename(s.stateFile, s.stateFile+".corrupt"); rerr != nil {
-			s.log.Warn("mobilepay simulator: could not set the corrupt state file aside", "path", s.stateFile, "err", rerr)
+		return nil
+	})
+	var bad *simkit.CorruptFileError
+	switch {
+	case errors.As(err, &bad):
+		s.log.Warn("mobilepay simulator: state file corrupt, starting with a fresh sandbox", "path", s.stateFile, "err", bad.Err)
+		if bad.MoveErr != nil {
+			s.log.Warn("mobilepay simulator: could not set the corrupt state file aside", "path", s.stateFile, "err", bad.MoveErr)
 		}
-		return
+	case err != nil:
+		s.log.Warn("mobilepay simulator: state file unreadable, starting with a fresh sandbox", "path", s.stateFile, "err", err)
+	case loaded:
+		s.restore(&st)
 	}
-	s.restore(&st)
 }
 
 // restore installs a decoded state, dropping records that reference missing

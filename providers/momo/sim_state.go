@@ -4,11 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"time"
+
+	"ankara/providers/simkit"
 )
 
 // The simulator's state file (SimOptions.StateFile): a JSON document with
@@ -60,7 +59,7 @@ func (s *Simulator) saveLocked() {
 		s.dirty = false
 		return
 	}
-	if err := writeFileAtomic(s.stateFile, s.snapshotLocked()); err != nil {
+	if err := simkit.WriteFileAtomic(s.stateFile, s.snapshotLocked()); err != nil {
 		if !s.saveFailing {
 			s.log.Warn("momo simulator: cannot save its state; it is kept in memory only until a save succeeds",
 				"file", s.stateFile, "err", err)
@@ -104,69 +103,28 @@ func (s *Simulator) snapshotLocked() []byte {
 	return append(b, '\n')
 }
 
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; not every platform can sync a directory.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
 // loadLocked reads the state file into an empty simulator. A missing file
 // is a fresh sandbox; an unreadable or corrupt one is logged at warn and
 // the sandbox starts fresh (a corrupt file is first moved aside to
 // {file}.corrupt so that nothing is lost silently).
 func (s *Simulator) loadLocked() {
-	b, err := os.ReadFile(s.stateFile)
-	if errors.Is(err, fs.ErrNotExist) {
+	var st simState
+	loaded, err := simkit.LoadJSON(s.stateFile, &st, func() error {
+		if st.Version != simStateVersion {
+			return fmt.Errorf("state version %d, want %d", st.Version, simStateVersion)
+		}
+		return nil
+	})
+	var bad *simkit.CorruptFileError
+	switch {
+	case errors.As(err, &bad):
+		s.log.Warn("momo simulator: its state file is unreadable; starting with an empty sandbox",
+			"file", s.stateFile, "err", bad.Err, "moved_to", bad.MovedTo)
 		return
-	}
-	if err != nil {
+	case err != nil:
 		s.log.Warn("momo simulator: cannot read its state file; starting with an empty sandbox", "file", s.stateFile, "err", err)
 		return
-	}
-	var st simState
-	if err := json.Unmarshal(b, &st); err != nil || st.Version != simStateVersion {
-		if err == nil {
-			err = fmt.Errorf("state version %d, want %d", st.Version, simStateVersion)
-		}
-		aside := s.stateFile + ".corrupt"
-		if rerr := os.Rename(s.stateFile, aside); rerr != nil {
-			aside = ""
-		}
-		s.log.Warn("momo simulator: its state file is unreadable; starting with an empty sandbox",
-			"file", s.stateFile, "err", err, "moved_to", aside)
+	case !loaded: // no file yet: a fresh sandbox
 		return
 	}
 	for _, u := range st.Users {

@@ -4,9 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+
+	"ankara/providers/simkit"
 )
 
 // The simulator's state file (SimOptions.StateFile): the whole sandbox as
@@ -62,56 +61,13 @@ func (s *Simulator) saveLocked() {
 	}
 	raw, err := json.Marshal(st)
 	if err == nil {
-		err = writeFileAtomic(s.stateFile, raw)
+		err = simkit.WriteFileAtomic(s.stateFile, raw)
 	}
 	if err != nil {
 		s.log.Error("monnify sim: cannot save state", "file", s.stateFile, "err", err)
 		return
 	}
 	s.dirty = false
-}
-
-// writeFileAtomic replaces name with data: a temp file in the same
-// directory, fsynced, renamed over name, mode 0600.
-func writeFileAtomic(name string, data []byte) error {
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Chmod(0o600); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	// Make the rename itself durable; not every platform can sync a
-	// directory, so this is best effort.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // load reads the state file into the fresh simulator (before it serves).
@@ -122,25 +78,30 @@ func (s *Simulator) load() {
 	if s.stateFile == "" {
 		return
 	}
-	raw, err := os.ReadFile(s.stateFile)
-	if errors.Is(err, fs.ErrNotExist) {
+	var st simState
+	decoded := false
+	loaded, err := simkit.LoadJSON(s.stateFile, &st, func() error {
+		decoded = true
+		if st.Version != simStateVersion {
+			return fmt.Errorf("state version %d, want %d", st.Version, simStateVersion)
+		}
+		return nil
+	})
+	var bad *simkit.CorruptFileError
+	switch {
+	case errors.As(err, &bad):
+		if err = bad.Err; !decoded {
+			err = fmt.Errorf("corrupt state: %w", err)
+		}
+		s.log.Warn("monnify sim: cannot use state, starting a fresh sandbox", "file", s.stateFile, "err", err)
+		if bad.MoveErr != nil {
+			s.log.Warn("monnify sim: cannot move the unusable state aside", "file", s.stateFile, "err", bad.MoveErr)
+		}
 		return
-	}
-	if err != nil {
+	case err != nil:
 		s.log.Warn("monnify sim: cannot read state, starting a fresh sandbox", "file", s.stateFile, "err", err)
 		return
-	}
-	var st simState
-	if err = json.Unmarshal(raw, &st); err != nil {
-		err = fmt.Errorf("corrupt state: %w", err)
-	} else if st.Version != simStateVersion {
-		err = fmt.Errorf("state version %d, want %d", st.Version, simStateVersion)
-	}
-	if err != nil {
-		s.log.Warn("monnify sim: cannot use state, starting a fresh sandbox", "file", s.stateFile, "err", err)
-		if err := os.Rename(s.stateFile, s.stateFile+".corrupt"); err != nil {
-			s.log.Warn("monnify sim: cannot move the unusable state aside", "file", s.stateFile, "err", err)
-		}
+	case !loaded: // no file yet: a fresh sandbox
 		return
 	}
 	s.seq = st.Seq

@@ -1,8 +1,9 @@
 // Package simkit holds what the provider simulators share: asynchronous
 // callback delivery with the provider's retry schedule, switchable faults
 // (dropped, duplicated, delayed, reordered callbacks; 429/500/timeouts on API
-// calls) and a plain HTML shell for the simulated payer pages. It depends on
-// nothing of the application.
+// calls), a plain HTML shell for the simulated payer pages and the handling
+// of the JSON state files (atomic writes; unusable files set aside). It
+// depends on nothing of the application.
 package simkit
 
 import (
