@@ -147,3 +147,11 @@ func LineKey(i int, name string) string { return fmt.Sprintf("lines.%d.%s", i, n
 
 // Join joins strings.
 func Join(xs []string, sep string) string { return strings.Join(xs, sep) }
+
+// Plural writes a count with the singular or plural noun.
+func Plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
