@@ -2,8 +2,6 @@ package irembopay
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -603,9 +601,7 @@ func (c *Client) Push(ctx context.Context, acct *models.Account, inv *models.Inv
 // TestConnection looks up a transaction id that cannot exist: IremboPay
 // answers 404 INVOICE_NOT_FOUND to a valid secret key and 401 otherwise.
 func (c *Client) TestConnection(ctx context.Context, acct *models.Account) (string, error) {
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
-	probe := "ankara-connection-test-" + hex.EncodeToString(b[:])
+	probe := "ankara-connection-test-" + models.NewToken(64)
 	_, _, err := c.call(ctx, acct, "test connection", http.MethodGet, "/payments/invoices/"+probe, nil, true)
 	var pe *models.ProviderError
 	if err != nil && !(errors.As(err, &pe) && (pe.Code == "INVOICE_NOT_FOUND" || (pe.HTTPStatus == http.StatusNotFound && pe.Code == ""))) {
