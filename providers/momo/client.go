@@ -582,7 +582,7 @@ func (c *Client) Cancel(ctx context.Context, acct *models.Account, inv *models.I
 	}
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
-	h.Set("X-Reference-Id", newUUID()) // one per cancel call, kept across its retries
+	h.Set("X-Reference-Id", models.NewUUID()) // one per cancel call, kept across its retries
 	if acct.CallbackURL != "" {
 		h.Set("X-Callback-Url", acct.CallbackURL)
 	}
@@ -660,7 +660,7 @@ func (c *Client) TestConnection(ctx context.Context, acct *models.Account) (stri
 	if _, err := c.token(ctx, acct); err != nil {
 		return "", err
 	}
-	_, err := c.fetch(ctx, acct, newUUID())
+	_, err := c.fetch(ctx, acct, models.NewUUID())
 	var pe *models.ProviderError
 	if err != nil && !(errors.As(err, &pe) && pe.Code == codeNotFound) {
 		return "", err

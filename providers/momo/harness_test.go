@@ -186,7 +186,7 @@ func (h *harness) invoice() *models.Invoice {
 		ID: "inv-1", Number: "INV-001", Provider: models.MoMo, Currency: "EUR",
 		CustomerName: "Ada Nakato", CustomerPhone: "+256772123456", Description: "Consulting, March",
 		NetMinor: 5000, TotalMinor: 5000, ExpiresAt: h.clock.Now().Add(24 * time.Hour),
-		SubmitKey: newUUID(), ProviderFields: models.JSONMap{},
+		SubmitKey: models.NewUUID(), ProviderFields: models.JSONMap{},
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 // providerCallbackHost is the host of Ankara's callback URL, then an API
 // key for it. It returns the account configuration to store.
 func (c *Client) ProvisionSandbox(ctx context.Context, acct *models.Account) (map[string]string, error) {
-	sub := acct.Get(CfgSubscriptionKey, randomHex(16))
+	sub := acct.Get(CfgSubscriptionKey, models.NewToken(128))
 	host := "localhost"
 	if acct.CallbackURL != "" {
 		u, err := url.Parse(acct.CallbackURL)
@@ -27,7 +27,7 @@ func (c *Client) ProvisionSandbox(ctx context.Context, acct *models.Account) (ma
 		host = u.Hostname()
 	}
 	base := c.baseURL(acct)
-	user := newUUID()
+	user := models.NewUUID()
 
 	b, err := json.Marshal(map[string]string{"providerCallbackHost": host})
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"ankara/models"
 )
 
 func do(t *testing.T, req *http.Request) (int, string) {
@@ -48,7 +50,7 @@ func (h *harness) product(method, path, body string, mod func(*http.Request)) (i
 	req.Header.Set("X-Target-Environment", "sandbox")
 	req.Header.Set("Content-Type", "application/json")
 	if method != http.MethodGet {
-		req.Header.Set("X-Reference-Id", newUUID())
+		req.Header.Set("X-Reference-Id", models.NewUUID())
 	}
 	if mod != nil {
 		mod(req)
@@ -67,7 +69,7 @@ func testdata(t *testing.T, name string) string {
 
 func TestSimulatorAcceptsTheDocumentedSampleBody(t *testing.T) {
 	h := newHarness(t)
-	ref := newUUID()
+	ref := models.NewUUID()
 	setRef := func(r *http.Request) { r.Header.Set("X-Reference-Id", ref) }
 	status, body := h.product(http.MethodPost, "/collection/v2_0/invoice", testdata(t, "create_invoice_qodex.json"), setRef)
 	if status != http.StatusAccepted || body != "" {
@@ -128,11 +130,11 @@ func TestSimulatorRejectsBadRequests(t *testing.T) {
 		{"unknown target environment", "POST", inv, qodex, func(r *http.Request) { r.Header.Set("X-Target-Environment", "mtnghana") }, 500, `"code":"NOT_ALLOWED_TARGET_ENVIRONMENT"`},
 		{"no target environment", "POST", inv, qodex, func(r *http.Request) { r.Header.Del("X-Target-Environment") }, 400, "X-Target-Environment"},
 		{"no subscription key", "POST", inv, qodex, func(r *http.Request) { r.Header.Del("Ocp-Apim-Subscription-Key") }, 401, "missing subscription key"},
-		{"another subscription key", "GET", inv + "/" + newUUID(), "", func(r *http.Request) { r.Header.Set("Ocp-Apim-Subscription-Key", "other") }, 401, "invalid subscription key"},
-		{"no bearer token", "GET", inv + "/" + newUUID(), "", func(r *http.Request) { r.Header.Del("Authorization") }, 401, "access token"},
-		{"unknown invoice", "GET", inv + "/" + newUUID(), "", nil, 404, `{"code":"RESOURCE_NOT_FOUND","message":"Requested resource was not found."}`},
-		{"cancel unknown invoice", "DELETE", inv + "/" + newUUID(), `{"externalId":"1"}`, nil, 404, "RESOURCE_NOT_FOUND"},
-		{"cancel without a UUID reference", "DELETE", inv + "/" + newUUID(), `{"externalId":"1"}`, func(r *http.Request) { r.Header.Set("X-Reference-Id", "x") }, 400, "UUID"},
+		{"another subscription key", "GET", inv + "/" + models.NewUUID(), "", func(r *http.Request) { r.Header.Set("Ocp-Apim-Subscription-Key", "other") }, 401, "invalid subscription key"},
+		{"no bearer token", "GET", inv + "/" + models.NewUUID(), "", func(r *http.Request) { r.Header.Del("Authorization") }, 401, "access token"},
+		{"unknown invoice", "GET", inv + "/" + models.NewUUID(), "", nil, 404, `{"code":"RESOURCE_NOT_FOUND","message":"Requested resource was not found."}`},
+		{"cancel unknown invoice", "DELETE", inv + "/" + models.NewUUID(), `{"externalId":"1"}`, nil, 404, "RESOURCE_NOT_FOUND"},
+		{"cancel without a UUID reference", "DELETE", inv + "/" + models.NewUUID(), `{"externalId":"1"}`, func(r *http.Request) { r.Header.Set("X-Reference-Id", "x") }, 400, "UUID"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,17 +162,17 @@ func TestSimulatorProvisioningAndToken(t *testing.T) {
 		req.Header.Set("Content-Type", "application/json")
 		return do(t, req)
 	}
-	id := newUUID()
+	id := models.NewUUID()
 	if s, b := post("/v1_0/apiuser", "anykey", id, `{"providerCallbackHost": "clinic.com"}`); s != 201 || b != "" {
 		t.Fatalf("create user: %d %q", s, b)
 	}
 	if s, b := post("/v1_0/apiuser", "anykey", id, `{"providerCallbackHost": "clinic.com"}`); s != 409 || !strings.Contains(b, "RESOURCE_ALREADY_EXIST") {
 		t.Fatalf("reused user id: %d %s", s, b)
 	}
-	if s, _ := post("/v1_0/apiuser", "", newUUID(), `{"providerCallbackHost": "clinic.com"}`); s != 401 {
+	if s, _ := post("/v1_0/apiuser", "", models.NewUUID(), `{"providerCallbackHost": "clinic.com"}`); s != 401 {
 		t.Fatalf("no subscription key: %d", s)
 	}
-	if s, _ := post("/v1_0/apiuser", "anykey", newUUID(), `{}`); s != 400 {
+	if s, _ := post("/v1_0/apiuser", "anykey", models.NewUUID(), `{}`); s != 400 {
 		t.Fatalf("no callback host: %d", s)
 	}
 	s, b := post("/v1_0/apiuser/"+id+"/apikey", "anykey", "", "")
@@ -178,7 +180,7 @@ func TestSimulatorProvisioningAndToken(t *testing.T) {
 	if s != 201 || json.Unmarshal([]byte(b), &kr) != nil || len(kr.APIKey) != 32 {
 		t.Fatalf("apikey: %d %s", s, b)
 	}
-	if s, _ := post("/v1_0/apiuser/"+newUUID()+"/apikey", "anykey", "", ""); s != 404 {
+	if s, _ := post("/v1_0/apiuser/"+models.NewUUID()+"/apikey", "anykey", "", ""); s != 404 {
 		t.Fatalf("apikey of unknown user: %d", s)
 	}
 	token := func(user, key, body string) (int, string) {

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"ankara/models"
 	"ankara/providers/simkit"
 )
 
@@ -304,7 +305,7 @@ func (s *Simulator) createKey(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
-	u.Key = randomHex(16) // a new key replaces the old one
+	u.Key = models.NewToken(128) // a new key replaces the old one
 	s.changedLocked()
 	simkit.WriteJSON(w, http.StatusCreated, map[string]string{"apiKey": u.Key})
 }
@@ -348,8 +349,8 @@ func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	exp := s.now().Add(simTokenLife)
-	claims, _ := json.Marshal(map[string]any{"clientId": id, "expires": exp.UTC().Format(time.RFC3339), "sessionId": newUUID()})
-	tok := "eyJ0eXAiOiJKV1QiLCJhbGciOiJSMjU2In0." + base64.RawURLEncoding.EncodeToString(claims) + "." + randomHex(24)
+	claims, _ := json.Marshal(map[string]any{"clientId": id, "expires": exp.UTC().Format(time.RFC3339), "sessionId": models.NewUUID()})
+	tok := "eyJ0eXAiOiJKV1QiLCJhbGciOiJSMjU2In0." + base64.RawURLEncoding.EncodeToString(claims) + "." + models.NewToken(192)
 	s.tokens[tok] = simToken{User: id, Expires: exp}
 	s.tokensIssued++
 	simkit.WriteJSON(w, http.StatusOK, tokenResponse{AccessToken: tok, TokenType: "access_token", ExpiresIn: int64(simTokenLife / time.Second)})

@@ -1,9 +1,6 @@
 package momo
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -164,24 +161,3 @@ var uuidV4 = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-
 
 // isUUIDv4 reports whether s is a UUID version 4, as X-Reference-Id must be.
 func isUUIDv4(s string) bool { return uuidV4.MatchString(s) }
-
-// newUUID returns a random UUID version 4.
-func newUUID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("momo: crypto/rand failed: %v", err)) // never happens on supported platforms
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-// randomHex returns n random bytes as hex.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("momo: crypto/rand failed: %v", err))
-	}
-	return hex.EncodeToString(b)
-}
