@@ -175,6 +175,13 @@ func NormalizePhone(s string) string {
 	return r.Replace(strings.TrimSpace(s))
 }
 
+// ValidEmail reports whether s is a plain address like name@example.com
+// (no display name, no angle brackets), as both sign-up and invoices need.
+func ValidEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && strings.Contains(s[strings.LastIndex(s, "@"):], ".")
+}
+
 // ValidE164 reports whether s is a phone number in E.164 form (+250788123456).
 func ValidE164(s string) bool { return e164.MatchString(s) }
 
@@ -220,7 +227,7 @@ func (d Draft) Build(loc *time.Location, now time.Time) (*Invoice, error) {
 		fe.Add("customer_name", "Use at most 100 characters.")
 	}
 	if inv.CustomerEmail != "" {
-		if a, err := mail.ParseAddress(inv.CustomerEmail); err != nil || a.Address != inv.CustomerEmail {
+		if !ValidEmail(inv.CustomerEmail) {
 			fe.Add("customer_email", "Enter an email address like name@example.com.")
 		}
 	}

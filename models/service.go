@@ -23,8 +23,6 @@ type Service struct {
 	// Sandbox gives new merchants ready sandbox accounts on the simulators
 	// mounted under BaseURL/sandbox/{provider}.
 	Sandbox bool
-	// SandboxURL is where the simulators are; defaults to BaseURL+"/sandbox".
-	SandboxURL string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// PollSchedule is the wait before each successive poll of a non-final
@@ -71,11 +69,7 @@ func (s *Service) CallbackURL(a *ProviderAccount) string {
 }
 
 func (s *Service) sandboxBase(p ProviderName) string {
-	base := s.SandboxURL
-	if base == "" {
-		base = strings.TrimRight(s.BaseURL, "/") + "/sandbox"
-	}
-	return strings.TrimRight(base, "/") + "/" + string(p)
+	return strings.TrimRight(s.BaseURL, "/") + "/sandbox/" + string(p)
 }
 
 // Account decrypts a provider account into what providers see.
@@ -143,7 +137,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*User, error) {
 	} else if len(name) > 100 {
 		fe.Add("business_name", "Use at most 100 characters.")
 	}
-	if !validEmail(email) {
+	if !ValidEmail(email) {
 		fe.Add("email", "Enter an email address like name@example.com.")
 	}
 	if msg := ValidatePassword(in.Password); msg != "" {
@@ -518,34 +512,29 @@ func (s *Service) Cancel(ctx context.Context, merchantID, id string) (*Invoice, 
 	if obs.Status == "" {
 		obs.Status = StatusCancelled
 	}
-	canCancel := p.Info().CanCancel
 	return s.Store.updateInvoice(ctx, inv.ID, func(tx *Store, cur *Invoice) ([]InvoiceEvent, error) {
 		evs := []InvoiceEvent{{Kind: EventCancel, Message: "Cancelled by the merchant.", Payload: obs.Raw, CreatedAt: now}}
 		evs = append(evs, cur.Apply(obs, now)...)
-		if !canCancel && cur.Status == StatusCancelled {
-			// The provider may still take a payment until the link expires:
-			// keep watching so it can be flagged for a refund.
-			next := s.nextPoll(0)
-			cur.NextPollAt = &next
-		}
+		cur.PollCount = 0
+		s.schedule(cur, p.Info().CanCancel, now, &evs)
 		return evs, nil
 	})
 }
 
 // Poll asks the provider where an invoice stands and applies the answer.
 func (s *Service) Poll(ctx context.Context, id string) (*Invoice, error) {
-	var inv Invoice
-	if err := s.Store.db.WithContext(ctx).Preload("Lines").Where("id = ?", id).First(&inv).Error; err != nil {
-		return nil, notFound(err, "Invoice")
+	inv, err := s.Store.invoiceByID(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	p, acct, err := s.providerFor(ctx, &inv)
+	p, acct, err := s.providerFor(ctx, inv)
 	if err != nil {
 		return nil, err
 	}
 	if inv.Status == StatusSubmitting {
-		return s.submit(ctx, p, acct, &inv)
+		return s.submit(ctx, p, acct, inv)
 	}
-	obs, callErr := p.Fetch(ctx, acct, &inv)
+	obs, callErr := p.Fetch(ctx, acct, inv)
 	now := s.now()
 	return s.Store.updateInvoice(context.WithoutCancel(ctx), inv.ID, func(tx *Store, cur *Invoice) ([]InvoiceEvent, error) {
 		cur.LeaseUntil = nil
@@ -557,19 +546,18 @@ func (s *Service) Poll(ctx context.Context, id string) (*Invoice, error) {
 			evs = append(evs, InvoiceEvent{Kind: EventPoll, Message: "Status check: " + describe(obs), Payload: obs.Raw, CreatedAt: now})
 			evs = append(evs, cur.Apply(obs, now)...)
 		}
-		s.schedule(cur, now, &evs)
+		s.schedule(cur, p.Info().CanCancel, now, &evs)
 		return evs, nil
 	})
 }
 
 // schedule decides the next poll and applies expiry when the provider has
 // not reported it long after the invoice expired.
-func (s *Service) schedule(cur *Invoice, now time.Time, evs *[]InvoiceEvent) {
+func (s *Service) schedule(cur *Invoice, canCancel bool, now time.Time, evs *[]InvoiceEvent) {
 	if !cur.Status.Final() && now.After(cur.ExpiresAt.Add(ExpiryMargin)) {
 		*evs = append(*evs, cur.Apply(&Observation{Status: StatusExpired, Reason: "The invoice expired without payment."}, now)...)
 	}
-	watchAfterCancel := cur.Status == StatusCancelled && !cur.PaidAfterFinal && now.Before(cur.ExpiresAt.Add(ExpiryMargin))
-	if cur.Status.Final() && !watchAfterCancel {
+	if !stillWatched(cur, canCancel, now) {
 		cur.NextPollAt = nil
 		return
 	}
@@ -579,6 +567,16 @@ func (s *Service) schedule(cur *Invoice, now time.Time, evs *[]InvoiceEvent) {
 		next = exp
 	}
 	cur.NextPollAt = &next
+}
+
+// stillWatched reports whether an invoice is polled any further: every
+// non-final one, and one cancelled only on Ankara's side (the provider has
+// no cancel) until its link expires, so that a late payment is flagged.
+func stillWatched(inv *Invoice, canCancel bool, now time.Time) bool {
+	if !inv.Status.Final() {
+		return true
+	}
+	return inv.Status == StatusCancelled && !canCancel && !inv.PaidAfterFinal && now.Before(inv.ExpiresAt.Add(ExpiryMargin))
 }
 
 func describe(o *Observation) string {
@@ -707,11 +705,7 @@ func (s *Service) applyCallbackEvent(ctx context.Context, p Provider, acct *Acco
 	if !ev.Trusted || obs == nil {
 		// Unsigned callbacks are hints: what the provider's API says is
 		// what Ankara believes.
-		var full Invoice
-		if err := s.Store.db.WithContext(ctx).Preload("Lines").Where("id = ?", inv.ID).First(&full).Error; err != nil {
-			return notFound(err, "Invoice")
-		}
-		got, err := p.Fetch(ctx, acct, &full)
+		got, err := p.Fetch(ctx, acct, inv)
 		if err != nil {
 			return fmt.Errorf("confirm callback: %w", err)
 		}
@@ -727,17 +721,12 @@ func (s *Service) applyCallbackEvent(ctx context.Context, p Provider, acct *Acco
 		}
 		evs := []InvoiceEvent{{Kind: EventCallback, Message: "Callback received from " + p.Info().DisplayName + "." + confirm, Payload: d.Body, CreatedAt: now}}
 		evs = append(evs, cur.Apply(obs, now)...)
-		if cur.Status.Final() && !(cur.Status == StatusCancelled && !p.Info().CanCancel) {
+		if !stillWatched(cur, p.Info().CanCancel, now) {
 			cur.NextPollAt = nil
 		}
 		return evs, nil
 	})
 	return err
-}
-
-func validEmail(s string) bool {
-	at := strings.LastIndex(s, "@")
-	return at > 0 && at < len(s)-3 && strings.Contains(s[at:], ".") && !strings.ContainsAny(s, " <>,;\"")
 }
 
 func encodeHeader(h http.Header) string {

@@ -846,3 +846,35 @@ func TestDuplicateUntrustedCallbackIsNotFetchedAgain(t *testing.T) {
 	}
 	wantTimeline(t, f.kinds(t, inv.ID), EventCreated, EventSubmitted, EventStatus, EventCallback, EventPayment, EventStatus)
 }
+
+// A late payment that arrives by callback for an invoice cancelled only on
+// Ankara's side is flagged, and the invoice is no longer polled.
+func TestLatePaymentByCallbackStopsWatching(t *testing.T) {
+	ctx := context.Background()
+	f := newServiceFixture(t)
+	f.p.set(func(p *fakeProvider) {
+		p.canCancel = false
+		p.cancelObs = &Observation{Status: StatusCancelled}
+	})
+	inv := f.create(t)
+	if got, err := f.svc.Cancel(ctx, f.m.ID, inv.ID); err != nil || got.NextPollAt == nil {
+		t.Fatalf("Cancel: %v, NextPollAt %v; want still watched", err, got)
+	}
+	f.p.set(func(p *fakeProvider) {
+		p.events = []CallbackEvent{{EventID: "late-1", Ref: "X-REF-1", Trusted: true,
+			Observation: &Observation{Status: StatusPaid, PaidMinor: 4516, TransactionRef: "TX-LATE"}}}
+	})
+	if err := f.svc.ReceiveCallback(ctx, MoMo, f.acct.WebhookKey, http.MethodPost, http.Header{}, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ProcessCallbacks(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	got := f.load(t, inv.ID)
+	if got.Status != StatusCancelled || !got.PaidAfterFinal || got.PaidMinor != 4516 {
+		t.Fatalf("status %s flagged %v paid %d; want cancelled and flagged for refund", got.Status, got.PaidAfterFinal, got.PaidMinor)
+	}
+	if got.NextPollAt != nil {
+		t.Errorf("still polled after the late payment was flagged")
+	}
+}

@@ -101,6 +101,29 @@ func (s *Store) InvoiceByToken(ctx context.Context, token string) (*Invoice, err
 	return &inv, nil
 }
 
+// invoiceByID loads any merchant's invoice with its lines, for background
+// work that is not acting for a signed-in merchant.
+func (s *Store) invoiceByID(ctx context.Context, id string) (*Invoice, error) {
+	var inv Invoice
+	err := s.db.WithContext(ctx).Preload("Lines", func(db *gorm.DB) *gorm.DB { return db.Order("position") }).
+		Where("id = ?", id).First(&inv).Error
+	if err != nil {
+		return nil, notFound(err, "Invoice")
+	}
+	return &inv, nil
+}
+
+// releaseLease frees an invoice whose poll failed before it was recorded,
+// and pushes its next poll back to next.
+func (s *Store) releaseLease(ctx context.Context, id string, next time.Time) error {
+	err := s.db.WithContext(ctx).Model(&Invoice{}).Where("id = ?", id).
+		Updates(map[string]any{"lease_until": nil, "next_poll_at": next.UTC()}).Error
+	if err != nil {
+		return fmt.Errorf("release invoice lease: %w", err)
+	}
+	return nil
+}
+
 // InvoiceByRef finds an account's invoice by provider reference, payment
 // reference or submit key.
 func (s *Store) InvoiceByRef(ctx context.Context, accountID, ref string) (*Invoice, error) {
@@ -108,7 +131,8 @@ func (s *Store) InvoiceByRef(ctx context.Context, accountID, ref string) (*Invoi
 	if ref == "" {
 		return nil, Errorf(ENOTFOUND, "Invoice not found.")
 	}
-	err := s.db.WithContext(ctx).Where("account_id = ? AND (provider_ref = ? OR payment_ref = ? OR submit_key = ?)", accountID, ref, ref, ref).First(&inv).Error
+	err := s.db.WithContext(ctx).Preload("Lines", func(db *gorm.DB) *gorm.DB { return db.Order("position") }).
+		Where("account_id = ? AND (provider_ref = ? OR payment_ref = ? OR submit_key = ?)", accountID, ref, ref, ref).First(&inv).Error
 	if err != nil {
 		return nil, notFound(err, "Invoice")
 	}
@@ -323,31 +347,28 @@ func (s *Store) CountByStatus(ctx context.Context, merchantID string, f InvoiceF
 	return out, nil
 }
 
-// claimDue leases up to limit invoices whose next poll is due. Several app
-// instances may call it at once: a row is theirs only if their UPDATE won.
-func (s *Store) claimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Invoice, error) {
+// claimDue leases up to limit invoices whose next poll is due and returns
+// their ids. Several app instances may call it at once: a row is theirs
+// only if their UPDATE won.
+func (s *Store) claimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]string, error) {
 	now = dbTime(now)
-	var cands []Invoice
-	err := s.db.WithContext(ctx).Select("id").
+	var cands []string
+	err := s.db.WithContext(ctx).Model(&Invoice{}).
 		Where("next_poll_at IS NOT NULL AND next_poll_at <= ? AND (lease_until IS NULL OR lease_until < ?)", now, now).
-		Order("next_poll_at").Limit(limit).Find(&cands).Error
+		Order("next_poll_at").Limit(limit).Pluck("id", &cands).Error
 	if err != nil {
 		return nil, fmt.Errorf("find due invoices: %w", err)
 	}
-	var out []Invoice
-	for _, c := range cands {
+	var out []string
+	for _, id := range cands {
 		res := s.db.WithContext(ctx).Model(&Invoice{}).
-			Where("id = ? AND (lease_until IS NULL OR lease_until < ?)", c.ID, now).
+			Where("id = ? AND (lease_until IS NULL OR lease_until < ?)", id, now).
 			Update("lease_until", now.Add(lease))
 		if res.Error != nil {
 			return nil, fmt.Errorf("lease invoice: %w", res.Error)
 		}
 		if res.RowsAffected == 1 {
-			var inv Invoice
-			if err := s.db.WithContext(ctx).Preload("Lines", func(db *gorm.DB) *gorm.DB { return db.Order("position") }).Where("id = ?", c.ID).First(&inv).Error; err != nil {
-				return nil, fmt.Errorf("load leased invoice: %w", err)
-			}
-			out = append(out, inv)
+			out = append(out, id)
 		}
 	}
 	return out, nil

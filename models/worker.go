@@ -60,7 +60,7 @@ func (w *Worker) Round(ctx context.Context) {
 	}
 	sem := make(chan struct{}, conc)
 	var wg sync.WaitGroup
-	for _, inv := range due {
+	for _, id := range due {
 		if ctx.Err() != nil {
 			break
 		}
@@ -73,7 +73,7 @@ func (w *Worker) Round(ctx context.Context) {
 				s.Log.Warn("poll invoice", "invoice_id", id, "err", err)
 				s.releaseLease(ctx, id)
 			}
-		}(inv.ID)
+		}(id)
 	}
 	wg.Wait()
 }
@@ -81,10 +81,7 @@ func (w *Worker) Round(ctx context.Context) {
 // releaseLease frees an invoice whose poll failed before it was recorded,
 // pushing its next poll back a minute.
 func (s *Service) releaseLease(ctx context.Context, id string) {
-	next := s.now().Add(time.Minute)
-	err := s.Store.db.WithContext(context.WithoutCancel(ctx)).Model(&Invoice{}).Where("id = ?", id).
-		Updates(map[string]any{"lease_until": nil, "next_poll_at": next}).Error
-	if err != nil {
+	if err := s.Store.releaseLease(context.WithoutCancel(ctx), id, s.now().Add(time.Minute)); err != nil {
 		s.Log.Error("release invoice lease", "invoice_id", id, "err", err)
 	}
 }
