@@ -32,7 +32,6 @@ type Options struct {
 // merchant; per-merchant settings arrive in *models.Account.
 type Client struct {
 	http   *httpx.Client
-	hc     *http.Client
 	log    *slog.Logger
 	now    func() time.Time
 	tokens *httpx.TokenCache
@@ -66,7 +65,6 @@ func New(opts Options) *Client {
 	}
 	return &Client{
 		http:      &httpx.Client{HTTP: hc, Provider: models.MobilePay, Log: log},
-		hc:        hc,
 		log:       log,
 		now:       now,
 		tokens:    &httpx.TokenCache{Margin: 60 * time.Second, Now: now},
