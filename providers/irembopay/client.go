@@ -137,20 +137,26 @@ func (c *Client) headers(acct *models.Account, op string) (http.Header, error) {
 	return h, nil
 }
 
-// call sends one request and opens the envelope. The response is returned
-// whenever there was one, for the timeline.
+// call encodes body (nil: none) and sends it with send.
 func (c *Client) call(ctx context.Context, acct *models.Account, op, method, path string, body any, retry bool) (*httpx.Response, json.RawMessage, error) {
-	h, err := c.headers(acct, op)
-	if err != nil {
-		return nil, nil, err
-	}
 	var b []byte
 	if body != nil {
+		var err error
 		if b, err = json.Marshal(body); err != nil {
 			return nil, nil, fmt.Errorf("irembopay %s: encode request: %w", op, err)
 		}
 	}
-	resp, err := c.http.Do(ctx, httpx.Request{Op: op, Method: method, URL: baseURL(acct) + path, Header: h, Body: b, Retry: retry})
+	return c.send(ctx, acct, op, method, path, b, retry)
+}
+
+// send sends one request with an encoded body and opens the envelope. The
+// response is returned whenever there was one, for the timeline.
+func (c *Client) send(ctx context.Context, acct *models.Account, op, method, path string, body []byte, retry bool) (*httpx.Response, json.RawMessage, error) {
+	h, err := c.headers(acct, op)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := c.http.Do(ctx, httpx.Request{Op: op, Method: method, URL: baseURL(acct) + path, Header: h, Body: body, Retry: retry})
 	if err != nil {
 		return resp, nil, err
 	}
@@ -314,8 +320,11 @@ func (c *Client) Create(ctx context.Context, acct *models.Account, inv *models.I
 	if err != nil {
 		return nil, err
 	}
-	reqBody, _ := json.Marshal(req) // for the timeline; it encoded in call already
-	resp, data, err := c.call(ctx, acct, op, http.MethodPost, "/payments/invoices", req, true)
+	reqBody, err := json.Marshal(req) // sent as is and kept for the timeline
+	if err != nil {
+		return nil, fmt.Errorf("irembopay %s: encode request: %w", op, err)
+	}
+	resp, data, err := c.send(ctx, acct, op, http.MethodPost, "/payments/invoices", reqBody, true)
 	raw := exchange(resp)
 	if errCode(err) == "DUPLICATE_TRANSACTION_ID" {
 		c.log.Info("irembopay invoice exists already; fetching it", "transaction_id", req.TransactionID)

@@ -87,6 +87,9 @@ func TestCreateRegistersTheInvoice(t *testing.T) {
 	if !strings.Contains(sub.Raw, "POST "+e.base+"/payments/invoices") || strings.Contains(sub.Raw, e.acct.Config[KeySecretKey]) {
 		t.Errorf("raw exchange must show the call and hide the secret key:\n%s", sub.Raw)
 	}
+	if !strings.Contains(sub.Request, `"transactionId":"`+inv.SubmitKey+`"`) || !strings.Contains(sub.Raw, "\n"+sub.Request+"\n") {
+		t.Errorf("Request must be the body that was sent:\n%s\nraw:\n%s", sub.Request, sub.Raw)
+	}
 	// What IremboPay stored: gross line amounts (VAT included), the
 	// customer phone in 07 form, language and expiry with offset.
 	_, env := e.raw("GET", "/payments/invoices/"+sub.ProviderRef, nil, nil)
