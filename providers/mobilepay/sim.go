@@ -3,7 +3,6 @@ package mobilepay
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"ankara/models"
 	"ankara/providers/simkit"
 )
 
@@ -228,7 +228,7 @@ func NewSimulator(opts SimOptions) *Simulator {
 		if err != nil {
 			panic(fmt.Sprintf("mobilepay simulator: rsa key: %v", err)) // crypto/rand never fails on supported platforms
 		}
-		s.key, s.kid = key, randHex(8)
+		s.key, s.kid = key, models.NewToken(64)
 		s.dirty = true
 	}
 	s.mu.Lock()
@@ -446,23 +446,8 @@ func (s *Simulator) enqueue(m *simMerchant, inv *simInvoice, status string, mod 
 func (s *Simulator) pay(m *simMerchant, inv *simInvoice, now time.Time) {
 	inv.Status = "paid"
 	inv.PaymentDate = now
-	inv.TransactionID = newUUID()
+	inv.TransactionID = models.NewUUID()
 	s.enqueue(m, inv, "Paid", nil)
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand does not fail on supported platforms
-	return hex.EncodeToString(b)
-}
-
-func newUUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	h := hex.EncodeToString(b)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -477,7 +462,7 @@ type mpError struct {
 }
 
 func writeError(w http.ResponseWriter, status int, kind, code, desc string) {
-	e := mpError{CorrelationID: newUUID(), Error: kind, ErrorDescription: desc, ErrorContext: "Invoices"}
+	e := mpError{CorrelationID: models.NewUUID(), Error: kind, ErrorDescription: desc, ErrorContext: "Invoices"}
 	if code != "" {
 		e.ErrorCode = &code
 	}

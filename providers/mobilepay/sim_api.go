@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"ankara/models"
 	"ankara/providers/simkit"
 )
 
@@ -234,10 +235,10 @@ func (s *Simulator) checkDomain(m *simMerchant, in *simInput, kind string) (*sim
 			m.daily[dayKey]++
 		}
 		if s.users[phone] == nil {
-			s.users[phone] = &simUser{ID: newUUID(), Card: newUUID(), Phone: phone}
+			s.users[phone] = &simUser{ID: models.NewUUID(), Card: models.NewUUID(), Phone: phone}
 		}
 	}
-	return &simInvoice{ID: newUUID(), MerchantID: m.ID, IssuerID: issuer.ID, Kind: kind, In: *in, canonical: string(canonical),
+	return &simInvoice{ID: models.NewUUID(), MerchantID: m.ID, IssuerID: issuer.ID, Kind: kind, In: *in, canonical: string(canonical),
 		TotalCents: total, VATCents: vat, Currency: currency, Due: due, Status: "created", Created: now}, nil
 }
 
@@ -341,7 +342,7 @@ func (s *Simulator) handleCreate(kind string, batch bool) http.HandlerFunc {
 			}
 			if rj != nil { // asynchronous validation: accepted now, Invalid callback later
 				code, _ := strconv.Atoi(rj.code)
-				inv = &simInvoice{ID: newUUID(), MerchantID: m.ID, Kind: kind, In: *in, Status: "invalid", Created: s.now(), FailText: rj.text()}
+				inv = &simInvoice{ID: models.NewUUID(), MerchantID: m.ID, Kind: kind, In: *in, Status: "invalid", Created: s.now(), FailText: rj.text()}
 				s.store(inv)
 				s.enqueue(m, inv, "Invalid", func(ev *simEvent) { ev.ErrorCode = &code; ev.ErrorMessage = rj.text() })
 			} else {
@@ -716,7 +717,7 @@ func (s *Simulator) handleConsentCreate(w http.ResponseWriter, r *http.Request) 
 		writeError(w, http.StatusNotFound, "DomainError", "", "Invoice not found")
 		return
 	}
-	c := &simConsent{ID: newUUID(), InvoiceID: inv.ID, State: "Pending"}
+	c := &simConsent{ID: models.NewUUID(), InvoiceID: inv.ID, State: "Pending"}
 	s.consents[c.ID] = c
 	s.changedLocked()
 	simkit.WriteJSON(w, http.StatusCreated, map[string]any{"ConsentId": c.ID, "InvoiceId": c.InvoiceID, "PhoneNumber": nil, "State": c.State})

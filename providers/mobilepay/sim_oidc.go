@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"ankara/models"
 	"ankara/providers/simkit"
 )
 
@@ -136,7 +137,7 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.oidcError(w, "merchant_vat does not match the merchant of this client.")
 		return
 	}
-	ar := &authRequest{ID: randHex(16), ClientID: cl.ID, RedirectURI: redirect, State: q.Get("state"), Nonce: q.Get("nonce"),
+	ar := &authRequest{ID: models.NewToken(128), ClientID: cl.ID, RedirectURI: redirect, State: q.Get("state"), Nonce: q.Get("nonce"),
 		Challenge: q.Get("code_challenge"), Scope: strings.Join(scope, " "), Expires: s.now().Add(15 * time.Minute)}
 	s.mu.Lock()
 	s.authReqs[ar.ID] = ar
@@ -198,7 +199,7 @@ func (s *Simulator) handleConsent(w http.ResponseWriter, r *http.Request) {
 		fields = append(fields, field{"error", "access_denied"}, field{"error_description", "The merchant denied access."})
 		msg = "Access denied."
 	} else {
-		code := randHex(32)
+		code := models.NewToken(256)
 		s.mu.Lock()
 		s.codes[code] = &authCode{ClientID: ar.ClientID, RedirectURI: ar.RedirectURI, Challenge: ar.Challenge, Nonce: ar.Nonce,
 			Scope: ar.Scope, MerchantID: cl.MerchantID, Expires: s.now().Add(5 * time.Minute)}
@@ -301,13 +302,13 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "")
 		return
 	}
-	at := randHex(32)
+	at := models.NewToken(256)
 	s.access[at] = &grant{ClientID: g.ClientID, MerchantID: g.MerchantID, Scope: g.Scope, Expires: now.Add(300 * time.Second)}
 	resp := map[string]any{"access_token": at, "expires_in": 300, "token_type": "Bearer", "scope": g.Scope}
 	if contains(strings.Fields(g.Scope), "offline_access") {
 		rt := r.PostForm.Get("refresh_token")
 		if rt == "" || s.rotate {
-			rt = randHex(32)
+			rt = models.NewToken(256)
 		}
 		// Refresh tokens live 13 months, sliding.
 		s.refresh[rt] = &grant{ClientID: g.ClientID, MerchantID: g.MerchantID, Scope: g.Scope, Expires: now.AddDate(0, 13, 0)}
@@ -398,12 +399,12 @@ func (s *Simulator) handleOnboarding(w http.ResponseWriter, r *http.Request) {
 		in.AppName = "Ankara"
 	}
 	digits := ""
-	for _, b := range []byte(randHex(8)) {
+	for _, b := range []byte(models.NewToken(64)) {
 		digits += string('0' + rune(b%10))
 	}
-	m := &simMerchant{ID: newUUID(), Name: in.MerchantName, VAT: cc + digits[:8], Country: cc, daily: map[string]int{}}
-	m.Issuers = []simIssuer{{ID: newUUID(), Name: in.MerchantName, Status: "enabled", Address: "Paradisæblevej 13", City: "Andeby", ZipCode: "1234"}}
-	cl := &simClient{ID: "ankara-" + randHex(8), Secret: randHex(24), AppName: in.AppName, MerchantID: m.ID, RedirectURIs: in.RedirectUris}
+	m := &simMerchant{ID: models.NewUUID(), Name: in.MerchantName, VAT: cc + digits[:8], Country: cc, daily: map[string]int{}}
+	m.Issuers = []simIssuer{{ID: models.NewUUID(), Name: in.MerchantName, Status: "enabled", Address: "Paradisæblevej 13", City: "Andeby", ZipCode: "1234"}}
+	cl := &simClient{ID: "ankara-" + models.NewToken(64), Secret: models.NewToken(192), AppName: in.AppName, MerchantID: m.ID, RedirectURIs: in.RedirectUris}
 	s.mu.Lock()
 	s.merchants[m.ID] = m
 	s.clients[cl.ID] = cl

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"ankara/models"
 	"ankara/providers/simkit"
 )
 
@@ -115,7 +116,7 @@ func (s *Simulator) handleLinkAction(w http.ResponseWriter, r *http.Request) {
 		msg = "MobilePay user not found"
 	default:
 		if u == nil {
-			u = &simUser{ID: newUUID(), Card: newUUID(), Phone: phone}
+			u = &simUser{ID: models.NewUUID(), Card: models.NewUUID(), Phone: phone}
 			s.users[phone] = u
 		}
 		msg = s.consumerAct(inv, u, action, endOfDay(inv.Due, m.Country))
@@ -201,7 +202,7 @@ func (s *Simulator) handleAppAction(w http.ResponseWriter, r *http.Request) {
 	if inv != nil && inv.In.ConsumerAlias != nil && inv.In.ConsumerAlias.Alias == phone {
 		u := s.users[phone]
 		if u == nil {
-			u = &simUser{ID: newUUID(), Card: newUUID(), Phone: phone}
+			u = &simUser{ID: models.NewUUID(), Card: models.NewUUID(), Phone: phone}
 			s.users[phone] = u
 		}
 		m := s.merchants[inv.MerchantID]
