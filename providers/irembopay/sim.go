@@ -51,7 +51,7 @@ type Simulator struct {
 	mu        sync.Mutex
 	merchants map[string]*simMerchant // by secret key
 	invoices  map[string]*simInvoice  // by invoice number
-	byTx      map[string]string       // merchant key + "\x00" + transactionId → invoice number
+	byTx      map[string]string       // txKey(merchant key, transactionId) → invoice number
 	prompts   []*simPrompt            // oldest first
 }
 
@@ -663,7 +663,7 @@ func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request, m *simM
 	}
 
 	s.mu.Lock()
-	if _, dup := s.byTx[m.key+"\x00"+txID]; dup {
+	if _, dup := s.byTx[txKey(m.key, txID)]; dup {
 		s.mu.Unlock()
 		errDuplicateTx.write(w)
 		return
@@ -677,19 +677,23 @@ func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request, m *simM
 		Description: desc, Language: lang,
 	}
 	s.invoices[inv.Number] = inv
-	s.byTx[m.key+"\x00"+txID] = inv.Number
+	s.byTx[txKey(m.key, txID)] = inv.Number
 	s.saveLocked()
 	view := s.viewLocked(inv, apiTimeLayout)
 	s.mu.Unlock()
 	simOK(w, http.StatusOK, "Invoice created successfully", view)
 }
 
+// txKey is the byTx key of a merchant's transaction id: transaction ids are
+// unique per merchant only.
+func txKey(merchantKey, txID string) string { return merchantKey + "\x00" + txID }
+
 // lookupLocked finds a merchant's invoice by number or transaction id.
 func (s *Simulator) lookupLocked(m *simMerchant, ref string) *simInvoice {
 	if inv, ok := s.invoices[ref]; ok && inv.MerchantKey == m.key {
 		return inv
 	}
-	if n, ok := s.byTx[m.key+"\x00"+ref]; ok {
+	if n, ok := s.byTx[txKey(m.key, ref)]; ok {
 		return s.invoices[n]
 	}
 	return nil
@@ -799,7 +803,7 @@ func (s *Simulator) handleBatch(w http.ResponseWriter, r *http.Request, m *simMe
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := s.byTx[m.key+"\x00"+txID]; dup {
+	if _, dup := s.byTx[txKey(m.key, txID)]; dup {
 		errDuplicateTx.write(w)
 		return
 	}
@@ -855,7 +859,7 @@ func (s *Simulator) handleBatch(w http.ResponseWriter, r *http.Request, m *simMe
 		c.UpdatedAt = now
 	}
 	s.invoices[batch.Number] = batch
-	s.byTx[m.key+"\x00"+txID] = batch.Number
+	s.byTx[txKey(m.key, txID)] = batch.Number
 	s.saveLocked()
 	simOK(w, http.StatusCreated, "Batch Invoice created successfully", s.viewLocked(batch, apiTimeLayout))
 }

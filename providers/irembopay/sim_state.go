@@ -84,7 +84,7 @@ func (s *Simulator) applyState(st *simState) error {
 		}
 		s.invoices[inv.Number] = inv
 		if inv.TransactionID != "" {
-			s.byTx[inv.MerchantKey+"\x00"+inv.TransactionID] = inv.Number
+			s.byTx[txKey(inv.MerchantKey, inv.TransactionID)] = inv.Number
 		}
 	}
 	for _, p := range st.Prompts {
