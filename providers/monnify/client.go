@@ -1,7 +1,6 @@
 package monnify
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -369,12 +368,3 @@ func (c *Client) ProvisionSandbox(ctx context.Context, acct *models.Account) (ma
 // pathRef escapes an invoice or transaction reference for a URL path, as
 // Monnify asks ("Kindly do a url_encode of the transactionReference").
 func pathRef(ref string) string { return url.PathEscape(ref) }
-
-// compactJSON makes a sample body one line for comparison in tests and logs.
-func compactJSON(b []byte) string {
-	var out bytes.Buffer
-	if json.Compact(&out, b) != nil {
-		return string(b)
-	}
-	return out.String()
-}
