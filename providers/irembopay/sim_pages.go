@@ -4,8 +4,8 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
-	"time"
 
 	"ankara/providers/simkit"
 )
@@ -22,14 +22,14 @@ type itemRow struct {
 }
 
 type checkoutView struct {
-	Number, Description, Amount, Currency, Status, Expiry string
-	Items                                                 []itemRow
-	Payable, Push                                         bool
-	PaidMethod, PaidReference, PaidAt                     string
-	InBatch                                               string
-	Children                                              []string
-	SentPhone, SentLink                                   string
-	Error                                                 string
+	Number, Description, Amount, Status, Expiry string
+	Items                                       []itemRow
+	Payable, Push                               bool
+	PaidMethod, PaidReference, PaidAt           string
+	InBatch                                     string
+	Children                                    []string
+	SentPhone, SentLink                         string
+	Error                                       string
 }
 
 var checkoutTmpl = template.Must(template.New("checkout").Parse(`
@@ -97,7 +97,6 @@ func (s *Simulator) pageCheckout(w http.ResponseWriter, r *http.Request) {
 		Number:      inv.Number,
 		Description: inv.Description,
 		Amount:      humanAmount(inv.AmountMinor, inv.Currency),
-		Currency:    inv.Currency,
 		Status:      "Unpaid",
 		Push:        inv.Currency == "RWF",
 		Children:    inv.Children,
@@ -110,7 +109,7 @@ func (s *Simulator) pageCheckout(w http.ResponseWriter, r *http.Request) {
 	for _, it := range inv.Items {
 		p, _ := findProduct(it.Code)
 		v.Items = append(v.Items, itemRow{
-			Code: it.Code, Name: p.Name, Quantity: itoa(it.Quantity),
+			Code: it.Code, Name: p.Name, Quantity: strconv.FormatInt(it.Quantity, 10),
 			Unit:  humanAmount(it.UnitMinor, inv.Currency),
 			Total: humanAmount(it.UnitMinor*it.Quantity, inv.Currency),
 		})
@@ -137,8 +136,6 @@ func (s *Simulator) pageCheckout(w http.ResponseWriter, r *http.Request) {
 	}
 	simkit.Page(w, http.StatusOK, brand, "Pay invoice "+inv.Number, simkit.Render(checkoutTmpl, v))
 }
-
-func itoa(n int64) string { return string(formatMinor(n, 0)) }
 
 // seeOther redirects with a relative Location, which the browser resolves
 // against the real (mounted) URL.
@@ -198,8 +195,8 @@ func (s *Simulator) pagePhoneIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 type promptRow struct {
-	Ref, Provider, Invoice, Amount, Status, Note, At string
-	Pending                                          bool
+	Ref, Provider, Invoice, Amount, Status, Note string
+	Pending                                      bool
 }
 
 var phoneTmpl = template.Must(template.New("phone").Parse(`
@@ -225,7 +222,7 @@ func (s *Simulator) pagePhone(w http.ResponseWriter, r *http.Request) {
 		rows = append(rows, promptRow{
 			Ref: p.Ref, Provider: p.Provider, Invoice: p.InvoiceNumber,
 			Amount: humanAmount(p.AmountMinor, p.Currency), Status: p.Status, Note: p.Note,
-			At: p.CreatedAt.In(simKigali).Format(time.Kitchen), Pending: p.Status == "PENDING",
+			Pending: p.Status == "PENDING",
 		})
 	}
 	data := map[string]any{"Local": "0" + msisdn[3:], "MSISDN": msisdn, "Prompts": rows, "Message": r.URL.Query().Get("error")}
