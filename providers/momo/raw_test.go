@@ -95,6 +95,14 @@ func TestSimulatorAcceptsTheDocumentedSampleBody(t *testing.T) {
 	if status != http.StatusConflict || !strings.Contains(body, `"code":"RESOURCE_ALREADY_EXIST"`) {
 		t.Fatalf("reused reference id: %d %s", status, body)
 	}
+	// A cancel whose X-Reference-Id a create already took: 409, nothing cancelled.
+	status, body = h.product(http.MethodDelete, "/collection/v2_0/invoice/"+ref, `{"externalId":"005060"}`, setRef)
+	if status != http.StatusConflict || !strings.Contains(body, `"code":"RESOURCE_ALREADY_EXIST"`) {
+		t.Fatalf("cancel reusing a reference id: %d %s", status, body)
+	}
+	if _, body = h.product(http.MethodGet, "/collection/v2_0/invoice/"+ref, "", nil); !strings.Contains(body, `"status":"CREATED"`) {
+		t.Fatalf("a refused cancel changed the invoice: %s", body)
+	}
 	// Cancel: 200 {externalId}, then FAILED / TRANSACTION_CANCELED.
 	status, body = h.product(http.MethodDelete, "/collection/v2_0/invoice/"+ref, `{"externalId":"005060"}`, nil)
 	if status != 200 || body != `{"externalId":"005060"}`+"\n" {

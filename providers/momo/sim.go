@@ -162,9 +162,9 @@ func NewSimulator(opts SimOptions) *Simulator {
 	m.HandleFunc("POST /v1_0/apiuser/{id}/apikey", s.api(s.createKey))
 	m.HandleFunc("GET /v1_0/apiuser/{id}", s.api(s.getUser))
 	m.HandleFunc("POST /collection/token/{$}", s.api(s.token))
-	m.HandleFunc("POST /collection/v2_0/invoice", s.api(s.createInvoice))
-	m.HandleFunc("GET /collection/v2_0/invoice/{ref}", s.api(s.getInvoice))
-	m.HandleFunc("DELETE /collection/v2_0/invoice/{ref}", s.api(s.cancelInvoice))
+	m.HandleFunc("POST /collection/v2_0/invoice", s.api(s.product(s.createInvoiceLocked)))
+	m.HandleFunc("GET /collection/v2_0/invoice/{ref}", s.api(s.product(s.getInvoiceLocked)))
+	m.HandleFunc("DELETE /collection/v2_0/invoice/{ref}", s.api(s.product(s.cancelInvoiceLocked)))
 	m.HandleFunc("/_faults", s.disp.FaultsHandler)
 	m.HandleFunc("GET /{$}", s.index)
 	m.HandleFunc("GET /ussd", s.ussdHome)
@@ -227,6 +227,10 @@ func notFound(w http.ResponseWriter) {
 	writeReason(w, http.StatusNotFound, codeNotFound, "Requested resource was not found.")
 }
 
+func duplicateRef(w http.ResponseWriter) {
+	writeReason(w, http.StatusConflict, codeAlreadyExists, "Duplicated reference id. Creation of resource failed.")
+}
+
 // subscriptionKey reads Ocp-Apim-Subscription-Key (header, or the
 // subscription-key query parameter: both security schemes of A.2).
 func (s *Simulator) subscriptionKey(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -276,7 +280,7 @@ func (s *Simulator) createUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.unlock()
 	if _, dup := s.users[id]; dup {
-		writeReason(w, http.StatusConflict, codeAlreadyExists, "Duplicated reference id. Creation of resource failed.")
+		duplicateRef(w)
 		return
 	}
 	s.users[id] = &simUser{ID: id, Host: strings.ToLower(strings.TrimSpace(req.ProviderCallbackHost)), SubscriptionKey: sub}
@@ -363,8 +367,34 @@ func (s *Simulator) TokensIssued() int {
 	return s.tokensIssued
 }
 
-// product authenticates a product call: subscription key, bearer token and
-// X-Target-Environment (A.5). It answers the call itself on failure. The
+// productHandler serves an authenticated product call; it runs with s.mu
+// held, u is the API user the bearer token belongs to and body the request
+// body.
+type productHandler func(w http.ResponseWriter, r *http.Request, u *simUser, body []byte)
+
+// product wraps every product call: it checks the subscription key and reads
+// the body before taking s.mu, then authenticates the call (productLocked)
+// and runs h under the lock, saving any change before the answer leaves.
+func (s *Simulator) product(h productHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sub, ok := s.subscriptionKey(w, r)
+		if !ok {
+			return
+		}
+		b, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		s.mu.Lock()
+		defer s.unlock()
+		if u := s.productLocked(w, r, sub); u != nil {
+			h(w, r, u, b)
+		}
+	}
+}
+
+// productLocked authenticates a product call: subscription key, bearer token
+// and X-Target-Environment (A.5). It answers the call itself on failure. The
 // caller must hold s.mu.
 func (s *Simulator) productLocked(w http.ResponseWriter, r *http.Request, sub string) *simUser {
 	auth := r.Header.Get("Authorization")
@@ -439,28 +469,25 @@ func checkParty(p *party, field string, required bool) string {
 	return ""
 }
 
-func (s *Simulator) createInvoice(w http.ResponseWriter, r *http.Request) {
-	sub, ok := s.subscriptionKey(w, r)
-	if !ok {
-		return
-	}
-	b, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.unlock()
-	u := s.productLocked(w, r, sub)
-	if u == nil {
-		return
-	}
+// freshRefLocked reads the X-Reference-Id of a create or cancel: a UUID v4
+// that no create or cancel has taken yet. It answers the call itself when
+// the id is not usable. The caller must hold s.mu.
+func (s *Simulator) freshRefLocked(w http.ResponseWriter, r *http.Request) (string, bool) {
 	ref := r.Header.Get("X-Reference-Id")
 	if !isUUIDv4(ref) {
 		badRequest(w, "X-Reference-Id must be a UUID version 4.")
-		return
+		return "", false
 	}
 	if s.usedRefs[ref] {
-		writeReason(w, http.StatusConflict, codeAlreadyExists, "Duplicated reference id. Creation of resource failed.")
+		duplicateRef(w)
+		return "", false
+	}
+	return ref, true
+}
+
+func (s *Simulator) createInvoiceLocked(w http.ResponseWriter, r *http.Request, u *simUser, b []byte) {
+	ref, ok := s.freshRefLocked(w, r)
+	if !ok {
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "application/json") {
@@ -541,17 +568,7 @@ func validateCreate(req *createInvoice) string {
 	return checkParty(req.Payee, "payee", false)
 }
 
-func (s *Simulator) getInvoice(w http.ResponseWriter, r *http.Request) {
-	sub, ok := s.subscriptionKey(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.unlock()
-	u := s.productLocked(w, r, sub)
-	if u == nil {
-		return
-	}
+func (s *Simulator) getInvoiceLocked(w http.ResponseWriter, r *http.Request, u *simUser, _ []byte) {
 	inv := s.invoices[r.PathValue("ref")]
 	if inv == nil || inv.User != u.ID {
 		notFound(w)
@@ -561,28 +578,9 @@ func (s *Simulator) getInvoice(w http.ResponseWriter, r *http.Request) {
 	simkit.WriteJSON(w, http.StatusOK, inv.result())
 }
 
-func (s *Simulator) cancelInvoice(w http.ResponseWriter, r *http.Request) {
-	sub, ok := s.subscriptionKey(w, r)
+func (s *Simulator) cancelInvoiceLocked(w http.ResponseWriter, r *http.Request, u *simUser, b []byte) {
+	cref, ok := s.freshRefLocked(w, r)
 	if !ok {
-		return
-	}
-	b, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.unlock()
-	u := s.productLocked(w, r, sub)
-	if u == nil {
-		return
-	}
-	cref := r.Header.Get("X-Reference-Id")
-	if !isUUIDv4(cref) {
-		badRequest(w, "X-Reference-Id must be a UUID version 4.")
-		return
-	}
-	if s.usedRefs[cref] {
-		writeReason(w, http.StatusConflict, codeAlreadyExists, "Duplicated reference id. Creation of resource failed.")
 		return
 	}
 	var req cancelInvoice
