@@ -174,7 +174,9 @@ func TestUSDInvoiceUsesTheUSDAccountAndOffersNoPush(t *testing.T) {
 			UnitAmount json.Number
 		}
 	}
-	_ = json.Unmarshal(env.Data, &got)
+	if err := json.Unmarshal(env.Data, &got); err != nil {
+		t.Fatalf("stored invoice: %v: %s", err, env.Data)
+	}
 	if got.Amount != "35.44" || got.PaymentAccountIdentifier != "TST-USD" || got.PaymentItems[0].Quantity != 1 || got.PaymentItems[0].UnitAmount != "35.44" {
 		t.Fatalf("stored = %+v", got)
 	}
@@ -519,7 +521,9 @@ func TestBatchPaymentNotifiesOnlyTheBatch(t *testing.T) {
 		t.Fatalf("batch: %d %+v", status, env)
 	}
 	var batch wireInvoice
-	_ = json.Unmarshal(env.Data, &batch)
+	if err := json.Unmarshal(env.Data, &batch); err != nil {
+		t.Fatalf("batch: %v: %s", err, env.Data)
+	}
 	if batch.Type != "BATCH" || len(batch.ChildInvoices) != 2 || batch.Amount != "4720" {
 		t.Fatalf("batch = %+v", batch)
 	}

@@ -96,7 +96,10 @@ func TestDocsSampleRequestsAreAccepted(t *testing.T) {
 
 	second := strings.Replace(string(readTestdata(t, "create_request.json")), "TST-100236", "TST-100237", 1)
 	_, env = e.raw("POST", "/payments/invoices", second, nil)
-	wi2, _ := decodeInvoice("test", env.Data)
+	wi2, err := decodeInvoice("test", env.Data)
+	if err != nil {
+		t.Fatalf("second create: %v: %+v", err, env)
+	}
 	e.renumber(string(wi2.InvoiceNumber), "880530635201")
 	status, env = e.raw("POST", "/payments/invoices/batch", readTestdata(t, "batch_request.json"), nil)
 	if status != http.StatusCreated || !strings.Contains(string(env.Data), `"childInvoices":["880530635201","880530633460"]`) {

@@ -266,7 +266,10 @@ func TestStateKeepsBatches(t *testing.T) {
 		t.Fatalf("batch: %d %+v", status, env)
 	}
 	var batch wireInvoice
-	_ = json.Unmarshal(env.Data, &batch)
+	// An unread batch number would make the lookup below match anything.
+	if err := json.Unmarshal(env.Data, &batch); err != nil || !invoiceNumberRe.MatchString(string(batch.InvoiceNumber)) {
+		t.Fatalf("batch: %v: %s", err, env.Data)
+	}
 	saved, _ := json.Marshal(e.sim.invoices)
 
 	e.restart()
