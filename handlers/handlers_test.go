@@ -285,24 +285,54 @@ func TestCancelRules(t *testing.T) {
 	}
 }
 
+var sinceRe = regexp.MustCompile(`since=([^&"]+)`)
+
 func TestLiveListUpdates(t *testing.T) {
 	a := newTestApp(t)
 	b := a.browser()
 	b.signup("Live Ltd", "l@live.example")
 	id := b.createInvoice(invoiceForm())
+	other := b.createInvoice(invoiceForm())
 	_, body := b.get("/invoices")
-	if !strings.Contains(body, `hx-get="/invoices/live?ids=`+id) {
-		t.Fatal("the list does not poll for its pending invoice")
+	poll := regexp.MustCompile(`hx-get="(/invoices/live\?[^"]+)"`).FindStringSubmatch(body)
+	if poll == nil || !strings.Contains(poll[1], id) || !strings.Contains(poll[1], other) {
+		t.Fatal("the list does not poll for its pending invoices")
 	}
+	pollURL := strings.ReplaceAll(poll[1], "&amp;", "&")
+
+	// Nothing changed: the answer is only the poller, no rows, no counts.
+	_, live := b.get(pollURL)
+	if strings.Contains(live, `data-testid="invoice-row"`) || strings.Contains(live, `id="status-counts"`) {
+		t.Fatalf("an unchanged page gets rows or counts back:\n%s", live)
+	}
+	if !strings.Contains(live, "hx-trigger") {
+		t.Fatal("the poller stopped although its invoices are still pending")
+	}
+
 	if _, err := a.svc.Cancel(context.Background(), merchantOf(t, a, "l@live.example"), id); err != nil {
 		t.Fatal(err)
 	}
-	_, live := b.get("/invoices/live?ids=" + id)
+	_, live = b.get(pollURL)
 	if !strings.Contains(live, `id="inv-`+id+`" data-testid="invoice-row"`) || !strings.Contains(live, `data-status="cancelled"`) || !strings.Contains(live, `hx-swap-oob="true"`) {
 		t.Fatalf("live update lacks the changed row:\n%s", live)
 	}
-	if strings.Contains(live, "hx-trigger") {
-		t.Fatal("the poller keeps polling although nothing on the page can change")
+	if strings.Contains(live, `id="inv-`+other+`"`) {
+		t.Fatal("an unchanged row is sent again")
+	}
+	if !strings.Contains(live, `data-testid="count-cancelled"`) {
+		t.Fatal("the counts are not updated with the change")
+	}
+	// The poller now asks only about the invoice still open, from now on.
+	next := regexp.MustCompile(`hx-get="(/invoices/live\?[^"]+)"`).FindStringSubmatch(live)
+	if next == nil || strings.Contains(next[1], id) || !strings.Contains(next[1], other) || sinceRe.FindString(next[1]) == sinceRe.FindString(pollURL) {
+		t.Fatalf("next poll %v: want only the open invoice and a new since", next)
+	}
+	if _, err := a.svc.Cancel(context.Background(), merchantOf(t, a, "l@live.example"), other); err != nil {
+		t.Fatal(err)
+	}
+	_, live = b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+	if !strings.Contains(live, `id="inv-`+other+`"`) || strings.Contains(live, "hx-trigger") {
+		t.Fatal("the last change is missed, or the poller keeps polling with nothing left to change")
 	}
 }
 

@@ -235,7 +235,7 @@ func DashboardPage(p Page, d Dashboard) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = LivePoller(LiveIDs(d.Recent.Page.Invoices), "").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = LivePoller(LiveIDs(d.Recent.Page.Invoices), "", d.Recent.Since).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
