@@ -55,45 +55,21 @@ type simArticle struct {
 	Bonus                  json.Number `json:",omitempty"`
 }
 
-var decRe = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
-
-// cents reads a decimal JSON number with at most two decimals into cents
-// without floating point.
+// cents reads a decimal JSON number into cents. Trailing zeros do not count
+// as decimals ("360.500" is 360.50), as for MobilePay's decimal amounts.
 func cents(n json.Number) (int64, bool) {
 	s := n.String()
-	if !decRe.MatchString(s) {
-		return 0, false
+	if ip, fp, ok := strings.Cut(s, "."); ok {
+		s = ip + "." + strings.TrimRight(fp, "0")
 	}
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	ip, fp, _ := strings.Cut(s, ".")
-	fp = strings.TrimRight(fp, "0")
-	if len(fp) > 2 || len(ip) > 15 {
-		return 0, false
-	}
-	fp += strings.Repeat("0", 2-len(fp))
-	v, err := strconv.ParseInt(ip+fp, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
+	v, err := models.ParseDecimal(s, 2)
+	return v, err == nil
 }
 
 // fmtCents writes cents as a JSON number the way the docs show amounts
 // (360, 360.5, 360.55).
 func fmtCents(c int64) json.Number {
-	sign := ""
-	if c < 0 {
-		sign, c = "-", -c
-	}
-	s := sign + strconv.FormatInt(c/100, 10)
-	if f := c % 100; f != 0 {
-		s += strings.TrimRight("."+strconv.FormatInt(100+f, 10)[1:], "0")
-	}
-	return json.Number(s)
+	return json.Number(strings.TrimSuffix(strings.TrimRight(models.FormatDecimal(c, 2), "0"), "."))
 }
 
 // simDate reads YYYY-MM-DD or an OAS date-time.

@@ -172,3 +172,23 @@ func fakeAPI(t *testing.T, routes map[string]struct {
 	})
 	return c, acct
 }
+
+// The simulator reads amounts as MobilePay's decimals (two places, trailing
+// zeros free) and writes them as the docs show them.
+func TestSimAmounts(t *testing.T) {
+	for in, want := range map[string]int64{"360": 36000, "360.5": 36050, "360.55": 36055, "360.500": 36050, "-0.01": -1, "0": 0} {
+		if got, ok := cents(json.Number(in)); !ok || got != want {
+			t.Errorf("cents(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "0.003", "1.505", "1e2", "abc"} {
+		if got, ok := cents(json.Number(in)); ok {
+			t.Errorf("cents(%q) = %d, want refused", in, got)
+		}
+	}
+	for c, want := range map[int64]string{36000: "360", 36050: "360.5", 36055: "360.55", 0: "0", -5: "-0.05", 1: "0.01"} {
+		if got := fmtCents(c); string(got) != want {
+			t.Errorf("fmtCents(%d) = %q, want %q", c, got, want)
+		}
+	}
+}
