@@ -283,10 +283,9 @@ var permanentCodes = map[string]bool{
 func mapError(op string, resp *httpx.Response) *models.ProviderError {
 	pe := &models.ProviderError{Provider: models.MoMo, Op: op, HTTPStatus: resp.Status}
 	var body struct {
-		Code       string `json:"code"`
-		Message    string `json:"message"`
-		Error      string `json:"error"`
-		StatusCode int    `json:"statusCode"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Error   string `json:"error"`
 	}
 	_ = json.Unmarshal(resp.Body, &body) // any body is fine; the status still says enough
 	pe.Code = body.Code
@@ -377,7 +376,7 @@ func (c *Client) Create(ctx context.Context, acct *models.Account, inv *models.I
 	if secs < 1 {
 		// A retry after the expiry: the invoice may exist from an earlier try.
 		if obs, err := c.Fetch(ctx, acct, inv); err == nil {
-			return c.submission(acct, inv, obs, "", ""), nil
+			return c.submission(inv, obs, "", ""), nil
 		}
 		return nil, &models.ProviderError{Provider: models.MoMo, Op: op, Permanent: true,
 			Message: "The invoice's expiry has passed, so MTN MoMo cannot be given a validity period."}
@@ -430,10 +429,10 @@ func (c *Client) Create(ctx context.Context, acct *models.Account, inv *models.I
 		c.log.Warn("momo invoice created but status unavailable", "ref", ref, "err", err)
 		obs = &models.Observation{Status: models.StatusPending, ProviderStatus: statusCreated}
 	}
-	return c.submission(acct, inv, obs, string(b), resp.Exchange), nil
+	return c.submission(inv, obs, string(b), resp.Exchange), nil
 }
 
-func (c *Client) submission(acct *models.Account, inv *models.Invoice, obs *models.Observation, request, createExchange string) *models.Submission {
+func (c *Client) submission(inv *models.Invoice, obs *models.Observation, request, createExchange string) *models.Submission {
 	raw := createExchange
 	if obs.Raw != "" {
 		if raw != "" {

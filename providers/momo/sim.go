@@ -600,7 +600,7 @@ func (s *Simulator) cancelInvoiceLocked(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	s.dueLocked(inv)
-	if inv.Status != statusCreated && inv.Status != statusPending {
+	if !inv.open() {
 		writeReason(w, http.StatusBadRequest, codeNotAllowed, "The invoice is "+inv.Status+" and can no longer be cancelled.")
 		return
 	}

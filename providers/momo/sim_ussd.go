@@ -112,6 +112,8 @@ Reference: {{.Ref}}{{if .Description}}
 // snapshot is what the pages show of an invoice, copied under the lock.
 type snapshot struct {
 	Ref, External, Amount, Currency, Description, Payee, Status, Code, Message, InvoiceID string
+	// Open is true while the payer can still act (CREATED or PENDING).
+	Open bool
 }
 
 func (s *Simulator) snapshotByPayRef(ref string) (snapshot, bool) {
@@ -127,7 +129,7 @@ func (s *Simulator) snapshotByPayRef(ref string) (snapshot, bool) {
 		payee += " (" + inv.Payee.PartyID + ")"
 	}
 	sn := snapshot{Ref: ref, External: inv.ExternalID, Amount: inv.Amount, Currency: inv.Currency, Description: inv.Descr,
-		Payee: payee, Status: inv.Status, InvoiceID: inv.InvoiceID}
+		Payee: payee, Status: inv.Status, InvoiceID: inv.InvoiceID, Open: inv.open()}
 	if inv.Err != nil {
 		sn.Code, sn.Message = inv.Err.Code, inv.Err.Message
 	}
@@ -141,7 +143,7 @@ func (s *Simulator) ussdConfirmPage(w http.ResponseWriter, r *http.Request) {
 		s.redirect(w, r, "/ussd", url.Values{"error": {"notfound"}})
 		return
 	}
-	if sn.Status != statusCreated && sn.Status != statusPending {
+	if !sn.Open {
 		s.redirect(w, r, "/ussd/result", url.Values{"ref": {ref}})
 		return
 	}
@@ -219,7 +221,7 @@ func (s *Simulator) ussdResult(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Status": sn.Status, "Home": s.url("/ussd", nil)}
 	switch {
-	case r.URL.Query().Get("error") == "wrong_pin" && (sn.Status == statusCreated || sn.Status == statusPending):
+	case r.URL.Query().Get("error") == "wrong_pin" && sn.Open:
 		data["Text"], data["Bad"] = "Wrong PIN. The payment was not made.", true
 		data["Retry"] = s.url("/ussd/confirm", url.Values{"ref": {ref}})
 	case sn.Status == statusSuccessful:
