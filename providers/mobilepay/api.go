@@ -176,7 +176,11 @@ func instructions(acct *models.Account, inv *models.Invoice, links []Link) *mode
 		}
 		return ins
 	}
-	href := linkHref(links)
+	return linkInstructions(acct, linkHref(links))
+}
+
+// linkInstructions send the payer to an InvoiceLink's page; nil without one.
+func linkInstructions(acct *models.Account, href string) *models.Instructions {
 	if href == "" {
 		return nil
 	}

@@ -100,10 +100,7 @@ func callbackEvent(acct *models.Account, it CallbackItem) models.CallbackEvent {
 	}
 	if h := linkHref(it.Links); h != "" {
 		obs.References = map[string]string{"link": h}
-		obs.Instructions = &models.Instructions{Kind: "link", CheckoutURL: h, QR: h, Note: "Open the link to pay with MobilePay."}
-		if simRoot(acct) != "" {
-			obs.Instructions.SandboxURL = h
-		}
+		obs.Instructions = linkInstructions(acct, h)
 	}
 	return models.CallbackEvent{EventID: id, Ref: it.InvoiceID, Observation: obs, Trusted: true}
 }
