@@ -340,14 +340,20 @@ func mapError(op string, resp *httpx.Response) *models.ProviderError {
 	return pe
 }
 
-// payerMSISDN is the invoice's payer number as MTN wants it: digits with the
-// country code, no '+'.
+// msisdn writes a phone number as MTN wants it: digits with the country
+// code, no '+'.
+func msisdn(phone string) string { return strings.TrimPrefix(models.NormalizePhone(phone), "+") }
+
+// validMSISDN reports whether s is an E.164 number written without its '+'.
+func validMSISDN(s string) bool { return models.ValidE164("+" + s) }
+
+// payerMSISDN is the invoice's payer number: the payer_msisdn field, else
+// the customer phone.
 func payerMSISDN(inv *models.Invoice) string {
-	p := models.NormalizePhone(inv.Field(FieldPayerMSISDN))
-	if p == "" {
-		p = models.NormalizePhone(inv.CustomerPhone)
+	if p := msisdn(inv.Field(FieldPayerMSISDN)); p != "" {
+		return p
 	}
-	return strings.TrimPrefix(p, "+")
+	return msisdn(inv.CustomerPhone)
 }
 
 // wireText makes free text safe for MTN: an apostrophe in the body is a
@@ -397,7 +403,7 @@ func (c *Client) Create(ctx context.Context, acct *models.Account, inv *models.I
 		IntendedPayer:    &party{PartyIDType: "MSISDN", PartyID: payerMSISDN(inv)},
 		Description:      wireText(description),
 	}
-	if payee := strings.TrimPrefix(models.NormalizePhone(acct.Get(CfgPayeeMSISDN, "")), "+"); payee != "" {
+	if payee := msisdn(acct.Get(CfgPayeeMSISDN, "")); payee != "" {
 		body.Payee = &party{PartyIDType: "MSISDN", PartyID: payee}
 	}
 	b, err := json.Marshal(body)

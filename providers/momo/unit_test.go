@@ -67,6 +67,8 @@ func TestValidate(t *testing.T) {
 		{"payer field wins over phone", sandbox, func(i *models.Invoice) { i.CustomerPhone = ""; i.ProviderFields["payer_msisdn"] = "46733123450" }, "", ""},
 		{"payer field with plus and spaces", sandbox, func(i *models.Invoice) { i.ProviderFields["payer_msisdn"] = "+256 772 123 456" }, "", ""},
 		{"payer field not digits", sandbox, func(i *models.Invoice) { i.ProviderFields["payer_msisdn"] = "0772-abc" }, "provider.payer_msisdn", "digits"},
+		{"payer field without country code", sandbox, func(i *models.Invoice) { i.ProviderFields["payer_msisdn"] = "0772 123 456" }, "provider.payer_msisdn", "country code"},
+		{"customer phone not a MoMo number", sandbox, func(i *models.Invoice) { i.CustomerPhone = "12345" }, "customer_phone", "country code"},
 		{"no payer at all", sandbox, func(i *models.Invoice) { i.CustomerPhone = "" }, "provider.payer_msisdn", "MoMo number"},
 		{"description 160 ok", sandbox, func(i *models.Invoice) { i.Description = strings.Repeat("é", 160) }, "", ""},
 		{"description 161", sandbox, func(i *models.Invoice) { i.Description = strings.Repeat("a", 161) }, "description", "160"},

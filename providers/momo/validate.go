@@ -26,12 +26,12 @@ func (c *Client) Validate(acct *models.Account, inv *models.Invoice, now time.Ti
 	}
 
 	if raw := inv.Field(FieldPayerMSISDN); raw != "" {
-		if !validMSISDN(strings.TrimPrefix(models.NormalizePhone(raw), "+")) {
+		if !validMSISDN(msisdn(raw)) {
 			fe.Add("provider."+FieldPayerMSISDN, "Enter the payer's MoMo number as digits with the country code, e.g. 256772123456.")
 		}
 	} else if inv.CustomerPhone == "" {
 		fe.Add("provider."+FieldPayerMSISDN, "Enter the payer's MoMo number (or a customer phone): MTN MoMo invoices are addressed to a payer.")
-	} else if !validMSISDN(strings.TrimPrefix(models.NormalizePhone(inv.CustomerPhone), "+")) {
+	} else if !validMSISDN(msisdn(inv.CustomerPhone)) {
 		fe.Add("customer_phone", "MTN MoMo needs the phone as digits with the country code, e.g. +256772123456.")
 	}
 
@@ -48,17 +48,4 @@ func (c *Client) Validate(acct *models.Account, inv *models.Invoice, now time.Ti
 		fe.Add("lines", "MTN MoMo needs a positive amount.")
 	}
 	return fe
-}
-
-// validMSISDN: digits only, country code included (E.164 without '+').
-func validMSISDN(s string) bool {
-	if len(s) < 6 || len(s) > 15 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
