@@ -136,6 +136,22 @@ func TestCreateRefusesAnAmountIremboPayDisagreesWith(t *testing.T) {
 	}
 }
 
+func TestCreateRefusesACurrencyIremboPayDisagreesWith(t *testing.T) {
+	// The payment accounts setting says 07808652516 is a USD account;
+	// IremboPay registered the invoice in RWF.
+	srv := newFakeAPI(t, http.StatusOK, string(readTestdata(t, "create_response.json")))
+	c := New(Options{HTTP: srv.Client(), Log: quietLog()})
+	acct := fakeAccount(srv.URL)
+	acct.Config[KeyPaymentAccounts] = "07808652516:USD"
+	inv := &models.Invoice{ID: "x", Currency: "USD", TotalMinor: 200000, SubmitKey: "TST-100236",
+		ProviderFields: models.JSONMap{FieldPaymentAccount: "07808652516"},
+		Lines:          []models.InvoiceLine{{Code: "PC-aaf751b73f", QuantityMilli: 1000, UnitPriceMinor: 200000, NetMinor: 200000}}}
+	_, err := c.Create(context.Background(), acct, inv)
+	if pe := perr(t, err); pe.Code != "CURRENCY_MISMATCH" || !pe.Permanent || !strings.Contains(pe.Message, "in RWF but the invoice is in USD") {
+		t.Fatalf("got %+v", pe)
+	}
+}
+
 func TestDocsSampleNotificationIsUnderstood(t *testing.T) {
 	body := readTestdata(t, "notification.json")
 	acct := fakeAccount("http://unused")
@@ -242,6 +258,7 @@ func TestSimulatorDocumentedErrors(t *testing.T) {
 		{"no secret key", "POST", "/payments/invoices", base(nil), 401, "UNAUTHORIZED"},
 		{"wrong secret key", "GET", "/payments/invoices/x", nil, 401, "UNAUTHORIZED"},
 		{"no API version", "GET", "/payments/invoices/x", nil, 400, "VALIDATION_ERROR"},
+		{"unsupported API version", "GET", "/payments/invoices/x", nil, 400, "VALIDATION_ERROR"},
 		{"unknown invoice", "GET", "/payments/invoices/880000000000", nil, 404, "INVOICE_NOT_FOUND"},
 		{"update unknown", "PUT", "/payments/invoices/880000000000", map[string]any{"expiryAt": "2027-01-01T00:00:00Z"}, 404, "INVOICE_NOT_FOUND"},
 		{"update paid", "PUT", "/payments/invoices/" + paid.ProviderRef, map[string]any{"expiryAt": "2027-01-01T00:00:00Z"}, 400, "INVOICE_ALREADY_PAID"},
@@ -251,16 +268,19 @@ func TestSimulatorDocumentedErrors(t *testing.T) {
 		{"push bad provider", "POST", "/payments/transactions/initiate", map[string]any{"invoiceNumber": open.ProviderRef, "accountIdentifier": "0781234567", "paymentProvider": "mtn"}, 400, "BAD_PAYMENT_PROVIDER"},
 		{"push short phone", "POST", "/payments/transactions/initiate", map[string]any{"invoiceNumber": open.ProviderRef, "accountIdentifier": "078123", "paymentProvider": "MTN"}, 400, "BAD_PHONE_NUMBER"},
 		{"push wrong network", "POST", "/payments/transactions/initiate", map[string]any{"invoiceNumber": open.ProviderRef, "accountIdentifier": "0721234567", "paymentProvider": "MTN"}, 400, "PAYMENT_PROVIDER_ERROR"},
+		{"push wrong secret key", "POST", "/payments/transactions/initiate", map[string]any{"invoiceNumber": open.ProviderRef, "accountIdentifier": "0781234567", "paymentProvider": "MTN"}, 401, "UNAUTHORIZED"},
 		{"push unknown invoice", "POST", "/payments/transactions/initiate", map[string]any{"invoiceNumber": "880000000000", "accountIdentifier": "0781234567", "paymentProvider": "MTN"}, 404, "INVOICE_NOT_FOUND"},
 		{"push paid", "POST", "/payments/transactions/initiate", map[string]any{"invoiceNumber": paid.ProviderRef, "accountIdentifier": "0781234567", "paymentProvider": "MTN"}, 400, "INVOICE_ALREADY_PAID"},
 		{"push USD", "POST", "/payments/transactions/initiate", map[string]any{"invoiceNumber": usd.ProviderRef, "accountIdentifier": "0781234567", "paymentProvider": "MTN"}, 400, "BAD_DATA"},
 		{"unknown route", "GET", "/payments/nothing", nil, 404, "NOT_FOUND"},
 	}
 	hdrs := map[string]map[string]string{
-		"no secret key":      {"irembopay-secretKey": ""},
-		"wrong secret key":   {"irembopay-secretKey": "sk_sandbox.bad.bad"},
-		"no API version":     {"X-API-Version": ""},
-		"push wrong network": {"irembopay-secretKey": ""}, // the docs: this API needs no authentication
+		"no secret key":           {"irembopay-secretKey": ""},
+		"wrong secret key":        {"irembopay-secretKey": "sk_sandbox.bad.bad"},
+		"no API version":          {"X-API-Version": ""},
+		"unsupported API version": {"X-API-Version": "4"},
+		"push wrong secret key":   {"irembopay-secretKey": "sk_sandbox.bad.bad"}, // no key is needed, but one sent must be valid
+		"push wrong network":      {"irembopay-secretKey": ""},                   // the docs: this API needs no authentication
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

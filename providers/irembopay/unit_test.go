@@ -256,6 +256,7 @@ func TestCallbackSignature(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	ms := strconv.FormatInt(now.UnixMilli(), 10)
 	good := signature("sk_test_123", ms, body)
+	secs := strconv.FormatInt(now.Unix(), 10)
 
 	cases := []struct {
 		name   string
@@ -269,6 +270,8 @@ func TestCallbackSignature(t *testing.T) {
 		{"upper-case hex", "t=" + ms + ",s=" + strings.ToUpper(good), body, now, true},
 		{"rotated keys", "t=" + ms + ",s=" + strings.Repeat("0", 64) + ",s=" + good, body, now, true},
 		{"4m59s late", "t=" + ms + ",s=" + good, body, now.Add(4*time.Minute + 59*time.Second), true},
+		{"timestamp in seconds", "t=" + secs + ",s=" + signature("sk_test_123", secs, body), body, now, true},
+		{"stale timestamp in seconds", "t=" + secs + ",s=" + signature("sk_test_123", secs, body), body, now.Add(5*time.Minute + time.Second), false},
 		{"tampered body", "t=" + ms + ",s=" + good, []byte(strings.Replace(string(body), `"amount": 100`, `"amount": 900`, 1)), now, false},
 		{"tampered timestamp", "t=" + strconv.FormatInt(now.UnixMilli()+1, 10) + ",s=" + good, body, now, false},
 		{"stale", "t=" + ms + ",s=" + good, body, now.Add(5*time.Minute + time.Second), false},
