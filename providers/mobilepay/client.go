@@ -165,6 +165,14 @@ func currencyFor(cc string) string {
 	return "DKK"
 }
 
+// phonePrefix is the country's calling code, which MobilePay numbers start with.
+func phonePrefix(cc string) string {
+	if cc == "FI" {
+		return "+358"
+	}
+	return "+45"
+}
+
 func countryName(cc string) string {
 	if cc == "FI" {
 		return "Finland"
@@ -222,9 +230,9 @@ func phoneOf(inv *models.Invoice) (string, string) {
 // validPhone checks the country's MobilePay number form: +45 and 8 digits,
 // or +358 and 6 to 12 digits.
 func validPhone(cc, p string) bool {
-	prefix, minDigits, maxDigits := "+45", 8, 8
+	prefix, minDigits, maxDigits := phonePrefix(cc), 8, 8
 	if cc == "FI" {
-		prefix, minDigits, maxDigits = "+358", 6, 12
+		minDigits, maxDigits = 6, 12
 	}
 	rest, ok := strings.CutPrefix(p, prefix)
 	if !ok || len(rest) < minDigits || len(rest) > maxDigits {

@@ -196,7 +196,7 @@ func (s *Simulator) checkDomain(m *simMerchant, in *simInput, kind string) (*sim
 	phone := ""
 	if in.ConsumerAlias != nil {
 		phone = in.ConsumerAlias.Alias
-		prefix := map[string]string{"DK": "+45", "FI": "+358"}[m.Country]
+		prefix := phonePrefix(m.Country)
 		switch {
 		case !strings.HasPrefix(phone, prefix):
 			return nil, &rejection{code: "10106"}
@@ -210,9 +210,7 @@ func (s *Simulator) checkDomain(m *simMerchant, in *simInput, kind string) (*sim
 			}
 			m.daily[dayKey]++
 		}
-		if s.users[phone] == nil {
-			s.users[phone] = &simUser{ID: models.NewUUID(), Card: models.NewUUID(), Phone: phone}
-		}
+		s.userFor(phone)
 	}
 	return &simInvoice{ID: models.NewUUID(), MerchantID: m.ID, IssuerID: issuer.ID, Kind: kind, In: *in, canonical: string(canonical),
 		TotalCents: total, VATCents: vat, Currency: currency, Due: due, Status: "created", Created: now}, nil
@@ -518,6 +516,17 @@ func (s *Simulator) userOf(r *http.Request) *simUser {
 		}
 	}
 	return nil
+}
+
+// userFor is the sandbox user of a phone, created when the number is new;
+// the caller holds s.mu.
+func (s *Simulator) userFor(phone string) *simUser {
+	u := s.users[phone]
+	if u == nil {
+		u = &simUser{ID: models.NewUUID(), Card: models.NewUUID(), Phone: phone}
+		s.users[phone] = u
+	}
+	return u
 }
 
 // consumerAct applies a payer's action; the caller holds s.mu. action is

@@ -411,7 +411,7 @@ func (s *Simulator) handleOnboarding(w http.ResponseWriter, r *http.Request) {
 	s.changedLocked()
 	var users []map[string]string
 	for _, u := range sandboxUsers {
-		if strings.HasPrefix(u.Phone, map[string]string{"DK": "+45", "FI": "+358"}[cc]) {
+		if strings.HasPrefix(u.Phone, phonePrefix(cc)) {
 			users = append(users, map[string]string{"AuthenticatedUser": u.ID, "ConsumerCard": u.Card, "Phone": u.Phone})
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 
-	"ankara/models"
 	"ankara/providers/simkit"
 )
 
@@ -37,7 +36,7 @@ func (s *Simulator) view(inv *simInvoice) pageInvoice {
 	}
 	if p.Phone == "" {
 		for _, u := range sandboxUsers {
-			if strings.HasPrefix(u.Phone, map[string]string{"DK": "+45", "FI": "+358"}[m.Country]) {
+			if strings.HasPrefix(u.Phone, phonePrefix(m.Country)) {
 				p.Phone = u.Phone
 				break
 			}
@@ -106,20 +105,15 @@ func (s *Simulator) handleLinkAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := s.merchants[inv.MerchantID]
-	prefix := map[string]string{"DK": "+45", "FI": "+358"}[m.Country]
+	prefix := phonePrefix(m.Country)
 	msg := ""
-	u := s.users[phone]
 	switch {
 	case !phoneRe.MatchString(phone) || !strings.HasPrefix(phone, prefix):
 		msg = "Enter a MobilePay number starting with " + prefix + "."
 	case strings.HasPrefix(phone, prefix+"000"):
 		msg = "MobilePay user not found"
 	default:
-		if u == nil {
-			u = &simUser{ID: models.NewUUID(), Card: models.NewUUID(), Phone: phone}
-			s.users[phone] = u
-		}
-		msg = s.consumerAct(inv, u, action, endOfDay(inv.Due, m.Country))
+		msg = s.consumerAct(inv, s.userFor(phone), action, endOfDay(inv.Due, m.Country))
 	}
 	s.changedLocked() // a new sandbox user, or the payer's action
 	redirect := inv.In.RedirectURL
@@ -200,13 +194,8 @@ func (s *Simulator) handleAppAction(w http.ResponseWriter, r *http.Request) {
 	inv := s.invoices[strings.ToLower(r.PostForm.Get("invoice"))]
 	msg := "Invoice not found."
 	if inv != nil && inv.In.ConsumerAlias != nil && inv.In.ConsumerAlias.Alias == phone {
-		u := s.users[phone]
-		if u == nil {
-			u = &simUser{ID: models.NewUUID(), Card: models.NewUUID(), Phone: phone}
-			s.users[phone] = u
-		}
 		m := s.merchants[inv.MerchantID]
-		msg = s.consumerAct(inv, u, r.PostForm.Get("action"), endOfDay(inv.Due, m.Country))
+		msg = s.consumerAct(inv, s.userFor(phone), r.PostForm.Get("action"), endOfDay(inv.Due, m.Country))
 		s.changedLocked()
 	}
 	s.mu.Unlock()
