@@ -45,12 +45,17 @@ func (s *Server) payPage(c echo.Context) error {
 	return render(c, http.StatusOK, views.PayPage(pp))
 }
 
+// payStatus answers the payer page's poll every two seconds: it needs only
+// the invoice, not the merchant, account or provider the full page shows.
 func (s *Server) payStatus(c echo.Context) error {
-	pp, err := s.payerPage(c)
+	inv, err := s.svc.Store.InvoiceByToken(c.Request().Context(), c.Param("token"))
 	if err != nil {
 		return err
 	}
-	if pp.Invoice.Status.Final() && isHTMX(c) {
+	pp := views.PayerPage{Invoice: inv}
+	c.Response().Header().Set("X-Robots-Tag", "noindex, nofollow")
+	c.Response().Header().Set("Cache-Control", "no-store")
+	if inv.Status.Final() && isHTMX(c) {
 		// Show the whole page again so the instructions disappear.
 		c.Response().Header().Set("HX-Refresh", "true")
 	}

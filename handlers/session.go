@@ -66,8 +66,10 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		sess.Options = s.cookieOptions()
 		now := time.Now().Unix()
+		dirty := sess.IsNew
 		if sid, _ := sess.Values[keySID].(string); sid == "" {
 			sess.Values[keySID] = models.NewToken(128)
+			dirty = true
 		}
 		if uid, ok := sess.Values[keyUser].(string); ok && uid != "" {
 			created, _ := sess.Values[keyCreated].(int64)
@@ -75,6 +77,7 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			if now-created > int64(sessionAbsolute/time.Second) || now-seen > int64(sessionIdle/time.Second) {
 				s.clearSession(sess)
 				sess.Values[keyFlash] = "Your session expired. Please log in again."
+				dirty = true
 			} else if u, err := s.svc.Store.User(c.Request().Context(), uid); err == nil {
 				m, err := s.svc.Store.Merchant(c.Request().Context(), u.MerchantID)
 				if err != nil {
@@ -86,16 +89,17 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 				// rewriting the cookie on every poll.
 				if now-seen > 60 {
 					sess.Values[keySeen] = now
-					sess.IsNew = true // mark dirty
+					dirty = true
 				}
 			} else if models.ErrorCode(err) == models.ENOTFOUND {
 				s.clearSession(sess)
+				dirty = true
 			} else {
 				return err
 			}
 		}
 		c.Set(string(ctxSession), sess)
-		if sess.IsNew {
+		if dirty {
 			if err := sess.Save(c.Request(), c.Response()); err != nil {
 				return err
 			}
@@ -113,7 +117,6 @@ func (s *Server) clearSession(sess *sessions.Session) {
 		delete(sess.Values, k)
 	}
 	sess.Values[keySID] = models.NewToken(128)
-	sess.IsNew = true
 }
 
 // startSession rotates the session at login: a new id (so a new CSRF
