@@ -2,12 +2,15 @@ package handlers_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/securecookie"
 
 	"ankara/models"
 )
@@ -385,5 +388,56 @@ func TestReissueCopiesTheContent(t *testing.T) {
 	inv, _ := a.svc.Store.Invoice(context.Background(), merchantOf(t, a, "r@reissue.example"), id2)
 	if inv.Number != "INV-000002" || inv.Status != models.StatusPending {
 		t.Fatalf("new invoice %s %s", inv.Number, inv.Status)
+	}
+}
+
+// sessionCookie forges the session cookie a browser would hold, with the
+// app's own keys, so that timeouts can be tested without waiting hours.
+func sessionCookie(t *testing.T, uid string, created, seen time.Time) *http.Cookie {
+	t.Helper()
+	secret := []byte("test-secret-test-secret-test-secret-0123")
+	codec := securecookie.New(models.DeriveKey(secret, "session-hash"), models.DeriveKey(secret, "session-block"))
+	v, err := securecookie.EncodeMulti("ankara_session", map[any]any{
+		"sid": models.NewToken(128), "uid": uid, "created": created.Unix(), "seen": seen.Unix(),
+	}, codec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Cookie{Name: "ankara_session", Value: v, Path: "/"}
+}
+
+func TestSessionTimeouts(t *testing.T) {
+	a := newTestApp(t)
+	a.browser().signup("Timeout Ltd", "t@timeout.example")
+	u, err := a.svc.Store.UserByEmail(context.Background(), "t@timeout.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, c := range []struct {
+		name          string
+		created, seen time.Time
+		signedIn      bool
+	}{
+		{"active", now.Add(-2 * time.Hour), now.Add(-5 * time.Minute), true},
+		{"idle 31 minutes", now.Add(-time.Hour), now.Add(-31 * time.Minute), false},
+		{"older than 12 hours though active", now.Add(-12*time.Hour - time.Minute), now.Add(-time.Minute), false},
+	} {
+		b := a.browser()
+		u0, _ := url.Parse(a.srv.URL)
+		b.c.Jar.SetCookies(u0, []*http.Cookie{sessionCookie(t, u.ID, c.created, c.seen)})
+		res, err := b.c.Get(a.srv.URL + "/invoices")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		signedIn := res.Request.URL.Path == "/invoices"
+		if signedIn != c.signedIn {
+			t.Errorf("%s: signed in %v, want %v (ended at %s)", c.name, signedIn, c.signedIn, res.Request.URL.Path)
+		}
+		if !c.signedIn && !strings.Contains(string(body), "Your session expired") {
+			t.Errorf("%s: the login page does not say the session expired", c.name)
+		}
 	}
 }
