@@ -32,15 +32,6 @@ type SimOptions struct {
 	// 2 h 39 min, 5 h 19 min, 10 h 39 min and 21 h 19 min (providers file
 	// B.7); the default compresses that to 100 ms · 2^n (about 25 s in all).
 	RetrySchedule []time.Duration
-	// Limits; the zero value means the defaults of the providers file B.8.
-	Limits SimLimits
-	// RequireIBMHeaders makes x-ibm-client-id/x-ibm-client-secret mandatory
-	// (2018–2022 docs); by default they are checked only when sent.
-	RequireIBMHeaders bool
-	// RotateRefreshTokens: false keeps a refresh token valid after use.
-	// Default (nil) true: every refresh answers a new refresh token and the
-	// old one stops working.
-	RotateRefreshTokens *bool
 	// StateFile is the path of a JSON file (mode 0600) where the simulator
 	// keeps its state across restarts: OpenID clients, merchants, issuers,
 	// registered callbacks, refresh tokens, invoices, consents, sandbox
@@ -50,33 +41,14 @@ type SimOptions struct {
 	StateFile string
 }
 
-// SimLimits are the simulator's business limits (providers file B.8).
-type SimLimits struct {
-	MaxDKKCents       int64 // default 300 000 DKK
-	MaxEURCents       int64 // default 2 000 EUR
-	PerConsumerPerDay int   // default 10 (10314)
-	PerBatch          int   // default 2000
-	ExpiryAfterDue    time.Duration
-}
-
-func (l SimLimits) withDefaults() SimLimits {
-	if l.MaxDKKCents == 0 {
-		l.MaxDKKCents = 300000_00
-	}
-	if l.MaxEURCents == 0 {
-		l.MaxEURCents = 2000_00
-	}
-	if l.PerConsumerPerDay == 0 {
-		l.PerConsumerPerDay = 10
-	}
-	if l.PerBatch == 0 {
-		l.PerBatch = 2000
-	}
-	if l.ExpiryAfterDue == 0 {
-		l.ExpiryAfterDue = 30 * 24 * time.Hour
-	}
-	return l
-}
+// The simulator's business limits (providers file B.8); a batch holds at
+// most MaxBatch invoices.
+const (
+	simMaxDKKCents       = 300000_00 // 10201
+	simMaxEURCents       = 2000_00   // 10201
+	simPerConsumerPerDay = 10        // Direct invoices per payer per merchant and day (10314)
+	simExpiryAfterDue    = 30 * 24 * time.Hour
+)
 
 // Simulator is a MobilePay Invoice API with its OpenID Connect server,
 // sandbox user simulation and payer pages, in memory or kept in
@@ -86,10 +58,7 @@ type Simulator struct {
 	now      func() time.Time
 	log      *slog.Logger
 	disp     *simkit.Dispatcher
-	limits   SimLimits
 	interval time.Duration
-	ibm      bool
-	rotate   bool
 	key      *rsa.PrivateKey
 	kid      string
 	mux      *http.ServeMux
@@ -201,10 +170,7 @@ func NewSimulator(opts SimOptions) *Simulator {
 		now:       now,
 		log:       log,
 		disp:      simkit.NewDispatcher(opts.HTTP, sched, log),
-		limits:    opts.Limits.withDefaults(),
 		interval:  interval,
-		ibm:       opts.RequireIBMHeaders,
-		rotate:    opts.RotateRefreshTokens == nil || *opts.RotateRefreshTokens,
 		clients:   map[string]*simClient{},
 		merchants: map[string]*simMerchant{},
 		authReqs:  map[string]*authRequest{},
@@ -403,8 +369,8 @@ func (s *Simulator) tick() {
 }
 
 // advance applies time to one invoice: a scheduled payment whose day has
-// ended is executed, an unpaid invoice 30 days (Limits.ExpiryAfterDue) past
-// its due date expires. It reports whether the invoice changed; the caller
+// ended is executed, an unpaid invoice 30 days (simExpiryAfterDue) past its
+// due date expires. It reports whether the invoice changed; the caller
 // holds s.mu.
 func (s *Simulator) advance(inv *simInvoice, now time.Time) bool {
 	m := s.merchants[inv.MerchantID]
@@ -418,7 +384,7 @@ func (s *Simulator) advance(inv *simInvoice, now time.Time) bool {
 		}
 		fallthrough
 	case "created":
-		if now.After(endOfDay(inv.Due, m.Country).Add(s.limits.ExpiryAfterDue)) {
+		if now.After(endOfDay(inv.Due, m.Country).Add(simExpiryAfterDue)) {
 			inv.Status = "expired"
 			s.enqueue(m, inv, "Expired", nil)
 			return true

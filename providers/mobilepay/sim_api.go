@@ -168,9 +168,9 @@ func (s *Simulator) checkDomain(m *simMerchant, in *simInput, kind string) (*sim
 			issuer = &m.Issuers[i]
 		}
 	}
-	currency, max := "DKK", s.limits.MaxDKKCents
+	currency, max := "DKK", int64(simMaxDKKCents)
 	if m.Country == "FI" {
-		currency, max = "EUR", s.limits.MaxEURCents
+		currency, max = "EUR", simMaxEURCents
 	}
 	canonical, _ := json.Marshal(in)
 	switch {
@@ -205,7 +205,7 @@ func (s *Simulator) checkDomain(m *simMerchant, in *simInput, kind string) (*sim
 		}
 		if kind == "direct" {
 			dayKey := phone + "|" + today.Format("2006-01-02")
-			if m.daily[dayKey] >= s.limits.PerConsumerPerDay {
+			if m.daily[dayKey] >= simPerConsumerPerDay {
 				return nil, &rejection{code: "10314"}
 			}
 			m.daily[dayKey]++
@@ -292,8 +292,8 @@ func (s *Simulator) handleCreate(kind string, batch bool) http.HandlerFunc {
 			inputError(w, "body")
 			return
 		}
-		if len(ins) == 0 || len(ins) > s.limits.PerBatch {
-			writeError(w, http.StatusBadRequest, "InputError", "", "input : A batch holds 1 to "+strconv.Itoa(s.limits.PerBatch)+" invoices\r\n")
+		if len(ins) == 0 || len(ins) > MaxBatch {
+			writeError(w, http.StatusBadRequest, "InputError", "", "input : A batch holds 1 to "+strconv.Itoa(MaxBatch)+" invoices\r\n")
 			return
 		}
 		out := struct {

@@ -294,9 +294,7 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 			tokenError(w, http.StatusBadRequest, "invalid_grant", "unknown or expired refresh token")
 			return
 		}
-		if s.rotate {
-			delete(s.refresh, rt)
-		}
+		delete(s.refresh, rt) // rotated: the old refresh token stops working
 		g = &grant{ClientID: old.ClientID, MerchantID: old.MerchantID, Scope: old.Scope}
 	default:
 		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "")
@@ -306,11 +304,9 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.access[at] = &grant{ClientID: g.ClientID, MerchantID: g.MerchantID, Scope: g.Scope, Expires: now.Add(300 * time.Second)}
 	resp := map[string]any{"access_token": at, "expires_in": 300, "token_type": "Bearer", "scope": g.Scope}
 	if contains(strings.Fields(g.Scope), "offline_access") {
-		rt := r.PostForm.Get("refresh_token")
-		if rt == "" || s.rotate {
-			rt = models.NewToken(256)
-		}
-		// Refresh tokens live 13 months, sliding.
+		// Every grant answers a new refresh token; they live 13 months,
+		// sliding.
+		rt := models.NewToken(256)
 		s.refresh[rt] = &grant{ClientID: g.ClientID, MerchantID: g.MerchantID, Scope: g.Scope, Expires: now.AddDate(0, 13, 0)}
 		resp["refresh_token"] = rt
 	}
@@ -351,7 +347,7 @@ func (s *Simulator) api(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		ibmID, ibmSecret := r.Header.Get("x-ibm-client-id"), r.Header.Get("x-ibm-client-secret")
-		if (ibmID != "" || ibmSecret != "" || s.ibm) && (ibmID != cl.ID || subtle.ConstantTimeCompare([]byte(ibmSecret), []byte(cl.Secret)) != 1) {
+		if (ibmID != "" || ibmSecret != "") && (ibmID != cl.ID || subtle.ConstantTimeCompare([]byte(ibmSecret), []byte(cl.Secret)) != 1) {
 			deny()
 			return
 		}
