@@ -13,6 +13,8 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -124,7 +126,7 @@ func (s *Simulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	case q.Get("response_mode") != "" && q.Get("response_mode") != "form_post":
 		s.oidcError(w, "Only response_mode=form_post is supported.")
 		return
-	case !contains(scope, "openid") || !contains(scope, "invoice"):
+	case !slices.Contains(scope, "openid") || !slices.Contains(scope, "invoice"):
 		s.oidcError(w, "The scope must include openid and invoice.")
 		return
 	case q.Get("code_challenge") == "" || q.Get("code_challenge_method") != "S256":
@@ -160,16 +162,7 @@ func (c *simClient) allows(redirect string) bool {
 	if len(c.RedirectURIs) == 0 {
 		return true // sandbox convenience: clients without registered URIs accept any
 	}
-	return contains(c.RedirectURIs, redirect)
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(c.RedirectURIs, redirect)
 }
 
 type field struct{ Name, Value string }
@@ -303,7 +296,7 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	at := models.NewToken(256)
 	s.access[at] = &grant{ClientID: g.ClientID, MerchantID: g.MerchantID, Scope: g.Scope, Expires: now.Add(300 * time.Second)}
 	resp := map[string]any{"access_token": at, "expires_in": 300, "token_type": "Bearer", "scope": g.Scope}
-	if contains(strings.Fields(g.Scope), "offline_access") {
+	if slices.Contains(strings.Fields(g.Scope), "offline_access") {
 		// Every grant answers a new refresh token; they live 13 months,
 		// sliding.
 		rt := models.NewToken(256)
@@ -342,7 +335,7 @@ func (s *Simulator) api(h http.HandlerFunc) http.HandlerFunc {
 			cl = s.clients[g.ClientID]
 		}
 		s.mu.Unlock()
-		if !ok || g == nil || cl == nil || s.now().After(g.Expires) || !contains(strings.Fields(g.Scope), "invoice") {
+		if !ok || g == nil || cl == nil || s.now().After(g.Expires) || !slices.Contains(strings.Fields(g.Scope), "invoice") {
 			deny()
 			return
 		}
@@ -428,16 +421,8 @@ func (s *Simulator) handleUsers(w http.ResponseWriter, r *http.Request) {
 		out = append(out, map[string]any{"AuthenticatedUser": u.ID, "ConsumerCard": u.Card, "Phone": u.Phone, "CardExpired": u.CardExpired})
 	}
 	s.mu.Unlock()
-	sortByPhone(out)
+	sort.Slice(out, func(i, j int) bool { return out[i]["Phone"].(string) < out[j]["Phone"].(string) })
 	simkit.WriteJSON(w, http.StatusOK, out)
-}
-
-func sortByPhone(out []map[string]any) {
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j]["Phone"].(string) < out[j-1]["Phone"].(string); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
 }
 
 var sinkTmpl = template.Must(template.New("sink").Parse(`<p>The sandbox sign-in finished. Values received:</p>
