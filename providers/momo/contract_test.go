@@ -501,3 +501,57 @@ func TestInstructionsShortCodeAndLiveAccounts(t *testing.T) {
 		t.Fatalf("real MTN sandbox has no emulator: %+v", in)
 	}
 }
+
+func TestCreateBodyFollowsTheWireRules(t *testing.T) {
+	h := newHarness(t)
+	// ASCII apostrophes go out as U+2019 (an apostrophe in the body is a
+	// documented cause of 400, A.9); no payee is configured, so none is sent.
+	inv := h.invoice()
+	inv.Number, inv.Description = "O'NEIL-7", "Ada's consulting"
+	sub := h.create(inv)
+	var sent createInvoice
+	if err := json.Unmarshal([]byte(sub.Request), &sent); err != nil {
+		t.Fatalf("Request %q: %v", sub.Request, err)
+	}
+	if strings.Contains(sub.Request, "'") || sent.ExternalID != "O\u2019NEIL-7" || sent.Description != "Ada\u2019s consulting" {
+		t.Fatalf("apostrophes must be sent as U+2019: %s", sub.Request)
+	}
+	if sent.Payee != nil || strings.Contains(sub.Request, `"payee"`) {
+		t.Fatalf("payee sent without payee_msisdn: %s", sub.Request)
+	}
+
+	// No description: "Invoice {number}"; payee_msisdn becomes the payee.
+	acct := *h.acct
+	acct.Config = map[string]string{}
+	for k, v := range h.acct.Config {
+		acct.Config[k] = v
+	}
+	acct.Config[CfgPayeeMSISDN] = "+46 733 123 499"
+	inv = h.invoice()
+	inv.Description = ""
+	sub, err := h.client.Create(context.Background(), &acct, inv)
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	sent = createInvoice{}
+	if err := json.Unmarshal([]byte(sub.Request), &sent); err != nil {
+		t.Fatalf("Request %q: %v", sub.Request, err)
+	}
+	if sent.Description != "Invoice INV-001" || sent.Payee == nil || *sent.Payee != (party{PartyIDType: "MSISDN", PartyID: "46733123499"}) {
+		t.Fatalf("sent body = %s", sub.Request)
+	}
+}
+
+func TestTestConnectionGetsAFreshToken(t *testing.T) {
+	h := newHarness(t)
+	h.create(h.invoice()) // caches a token
+	if n := h.sim.TokensIssued(); n != 1 {
+		t.Fatalf("tokens after create = %d, want 1", n)
+	}
+	if _, err := h.client.TestConnection(context.Background(), h.acct); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.sim.TokensIssued(); n != 2 {
+		t.Fatalf("tokens after TestConnection = %d, want 2: it must prove the credentials, not a cached token", n)
+	}
+}

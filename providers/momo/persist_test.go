@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -234,5 +236,45 @@ func TestStateFileInNewDirectory(t *testing.T) {
 	h.sim.mu.Unlock()
 	if u == nil || u.Key != cfg[CfgAPIKey] || u.SubscriptionKey != cfg[CfgSubscriptionKey] || u.Host != "127.0.0.1" {
 		t.Fatalf("API user after restart = %+v", u)
+	}
+}
+
+func TestDueExpiryIsAppliedAfterReloadWithoutALookup(t *testing.T) {
+	h := newHarness(t, withState(filepath.Join(t.TempDir(), "momo.json")))
+	inv := h.invoice()
+	inv.ExpiresAt = h.clock.Now().Add(time.Hour)
+	h.create(inv)
+	// The expiry falls due while the app is down; nobody asks about the
+	// invoice after the restart, yet its callback goes out after the grace.
+	h.clock.Advance(time.Hour + time.Second)
+	h.restart()
+	start := time.Now()
+	h.waitEvent(inv.SubmitKey + ":FAILED:EXPIRED")
+	if waited := time.Since(start); waited < simReloadGrace {
+		t.Fatalf("the callback went out %v after the reload, before the %v grace", waited, simReloadGrace)
+	}
+}
+
+func TestClosedSimulatorWritesNothing(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "momo.json")
+	h := newHarness(t, withState(state))
+	old := h.sim
+	h.restart() // closes old; its successor owns the file now
+	before, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A request that still reaches the closed simulator changes its memory
+	// only: it must not overwrite its successor's file.
+	req := httptest.NewRequest(http.MethodPost, "/v1_0/apiuser", strings.NewReader(`{"providerCallbackHost":"late.example"}`))
+	req.Header.Set("Ocp-Apim-Subscription-Key", "k")
+	req.Header.Set("X-Reference-Id", models.NewUUID())
+	rec := httptest.NewRecorder()
+	old.ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("create user on the closed simulator: %d %s", rec.Code, rec.Body)
+	}
+	if after, err := os.ReadFile(state); err != nil || !bytes.Equal(after, before) {
+		t.Fatalf("a closed simulator wrote its state (%v):\n%s", err, after)
 	}
 }
