@@ -160,8 +160,7 @@ func (s *Simulator) checkDomain(m *simMerchant, in *simInput, kind string) (*sim
 	total, _ := cents(in.TotalAmount)
 	vat, _ := cents(in.TotalVATAmount)
 	due, _ := simDate(in.DueDate)
-	t := now.In(location(m.Country))
-	today := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	day := today(now, m.Country)
 	var issuer *simIssuer
 	for i := range m.Issuers {
 		if strings.EqualFold(m.Issuers[i].ID, in.InvoiceIssuer) && m.Issuers[i].Status == "enabled" {
@@ -178,14 +177,14 @@ func (s *Simulator) checkDomain(m *simMerchant, in *simInput, kind string) (*sim
 		return nil, &rejection{code: "10008"}
 	case issuer == nil:
 		return nil, &rejection{code: "10202"}
-	case due.Before(today):
+	case due.Before(day):
 		return nil, &rejection{code: "10311"}
-	case due.After(today.AddDate(0, 0, 400)):
+	case due.After(day.AddDate(0, 0, 400)):
 		return nil, &rejection{code: "10310"}
 	case total > max:
 		return nil, &rejection{code: "10201"}
 	}
-	if is, ok := simDate(in.IssueDate); ok && is.After(today) {
+	if is, ok := simDate(in.IssueDate); ok && is.After(day) {
 		return nil, &rejection{code: "10312"}
 	}
 	for _, id := range s.order {
@@ -204,7 +203,7 @@ func (s *Simulator) checkDomain(m *simMerchant, in *simInput, kind string) (*sim
 			return nil, &rejection{code: "10101"} // simulator convention: +45000…/+358000… are not MobilePay users
 		}
 		if kind == "direct" {
-			dayKey := phone + "|" + today.Format("2006-01-02")
+			dayKey := phone + "|" + day.Format("2006-01-02")
 			if m.daily[dayKey] >= simPerConsumerPerDay {
 				return nil, &rejection{code: "10314"}
 			}
