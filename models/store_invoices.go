@@ -149,15 +149,6 @@ func (s *Store) Events(ctx context.Context, merchantID, invoiceID string) ([]Inv
 	return evs, nil
 }
 
-// Event returns one timeline event.
-func (s *Store) Event(ctx context.Context, merchantID, id string) (*InvoiceEvent, error) {
-	var ev InvoiceEvent
-	if err := s.db.WithContext(ctx).Where("merchant_id = ? AND id = ?", merchantID, id).First(&ev).Error; err != nil {
-		return nil, notFound(err, "Event")
-	}
-	return &ev, nil
-}
-
 // updateInvoice runs fn on a fresh, locked copy of the invoice inside a
 // transaction and saves it with the events fn returns.
 func (s *Store) updateInvoice(ctx context.Context, id string, fn func(tx *Store, inv *Invoice) ([]InvoiceEvent, error)) (*Invoice, error) {

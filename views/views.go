@@ -83,7 +83,6 @@ func (p Page) HXHeaders() string { return fmt.Sprintf(`{"X-CSRF-Token": %q}`, p.
 // URL builders: the one place templates get paths from.
 func InvoiceURL(id string) templ.SafeURL        { return templ.SafeURL("/invoices/" + url.PathEscape(id)) }
 func InvoicePath(id string, rest string) string { return "/invoices/" + url.PathEscape(id) + rest }
-func PayURL(token string) templ.SafeURL         { return templ.SafeURL("/pay/" + url.PathEscape(token)) }
 func PayPath(token string, rest string) string  { return "/pay/" + url.PathEscape(token) + rest }
 
 // StatusClass is the CSS class of a status badge.
