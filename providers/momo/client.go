@@ -52,7 +52,7 @@ const (
 )
 
 // targetEnv is one published X-Target-Environment value (A.1) with the
-// currency its wallets hold ("" where not known: then any currency passes).
+// currency its wallets hold.
 type targetEnv struct {
 	Value, Country, Currency string
 }
@@ -128,11 +128,7 @@ func New(opts Options) *Client {
 func (c *Client) Info() models.ProviderInfo {
 	envOpts := make([]models.Option, 0, len(targetEnvs))
 	for _, t := range targetEnvs {
-		label := t.Value + " — " + t.Country
-		if t.Currency != "" {
-			label += " (" + t.Currency + ")"
-		}
-		envOpts = append(envOpts, models.Option{Value: t.Value, Label: label})
+		envOpts = append(envOpts, models.Option{Value: t.Value, Label: t.Value + " — " + t.Country + " (" + t.Currency + ")"})
 	}
 	return models.ProviderInfo{
 		Name:        models.MoMo,

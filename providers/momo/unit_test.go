@@ -63,7 +63,7 @@ func TestValidate(t *testing.T) {
 		{"sandbox needs EUR", sandbox, func(i *models.Invoice) { i.Currency = "UGX" }, "currency", "sandbox only accepts invoices in EUR"},
 		{"Uganda needs UGX", uganda, func(*models.Invoice) {}, "currency", "UGX"},
 		{"Uganda in UGX", uganda, func(i *models.Invoice) { i.Currency = "UGX" }, "", ""},
-		{"unknown-currency country is lenient", liberia, func(i *models.Invoice) { i.Currency = "USD" }, "currency", "LRD"},
+		{"Liberia needs LRD", liberia, func(i *models.Invoice) { i.Currency = "USD" }, "currency", "LRD"},
 		{"payer field wins over phone", sandbox, func(i *models.Invoice) { i.CustomerPhone = ""; i.ProviderFields["payer_msisdn"] = "46733123450" }, "", ""},
 		{"payer field with plus and spaces", sandbox, func(i *models.Invoice) { i.ProviderFields["payer_msisdn"] = "+256 772 123 456" }, "", ""},
 		{"payer field not digits", sandbox, func(i *models.Invoice) { i.ProviderFields["payer_msisdn"] = "0772-abc" }, "provider.payer_msisdn", "digits"},

@@ -21,7 +21,7 @@ func (c *Client) Validate(acct *models.Account, inv *models.Invoice, now time.Ti
 		if cur != "EUR" {
 			fe.Add("currency", "The MTN MoMo sandbox only accepts invoices in EUR; choose EUR, or switch the account to your country's target environment.")
 		}
-	} else if te, ok := lookupTargetEnv(env); ok && te.Currency != "" && cur != te.Currency {
+	} else if te, ok := lookupTargetEnv(env); ok && cur != te.Currency {
 		fe.Add("currency", fmt.Sprintf("MTN MoMo in %s (%s) takes invoices in %s only.", te.Country, te.Value, te.Currency))
 	}
 
