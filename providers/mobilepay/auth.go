@@ -545,24 +545,19 @@ func (c *Client) send(ctx context.Context, acct *models.Account, token, op, meth
 		Header: headers(acct, token, body != nil), Body: body, Retry: retry})
 }
 
-// call makes an Invoice API call with the cached access token; after a 401
-// the token is forgotten and the call tried once more.
+// call makes an Invoice API call with the cached access token, renewed once
+// after a 401 (withToken). Any other status is returned for the caller to
+// map; a 401 that is left comes back mapped as the error.
 func (c *Client) call(ctx context.Context, acct *models.Account, op, method, path string, body []byte, retry bool) (*httpx.Response, error) {
-	for try := 0; ; try++ {
-		token, err := c.accessToken(ctx, acct)
-		if err != nil {
-			return nil, err
+	var resp *httpx.Response
+	err := c.withToken(ctx, acct, func(token string) (err error) {
+		resp, err = c.send(ctx, acct, token, op, method, path, body, retry)
+		if err == nil && resp.Status == http.StatusUnauthorized {
+			err = apiError(op, resp)
 		}
-		resp, err := c.send(ctx, acct, token, op, method, path, body, retry)
-		if err != nil {
-			return resp, err
-		}
-		if resp.Status == http.StatusUnauthorized && try == 0 {
-			c.tokens.Forget(tokenKey(acct))
-			continue
-		}
-		return resp, nil
-	}
+		return err
+	})
+	return resp, err
 }
 
 // jsonBody marshals v without HTML escaping (addresses may hold '&').
