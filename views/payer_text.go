@@ -72,6 +72,3 @@ func payerText(lang string) PayerText {
 	}
 	return payerTexts["en"]
 }
-
-// PayerTextFor returns the wording for an invoice language.
-func PayerTextFor(lang string) PayerText { return payerText(lang) }
