@@ -257,24 +257,14 @@ func (c *Client) Create(ctx context.Context, acct *models.Account, inv *models.I
 		return nil, &models.ProviderError{Provider: models.MobilePay, Op: op, HTTPStatus: resp.Status,
 			Message: "MobilePay's answer had no InvoiceId.", Err: err}
 	}
+	created := createdInvoice{ID: cr.InvoiceID, Links: cr.Links}
 	if inv.SubmitKey != "" {
 		c.mu.Lock()
-		c.created[inv.SubmitKey] = createdInvoice{ID: cr.InvoiceID, Links: cr.Links}
+		c.created[inv.SubmitKey] = created
 		c.mu.Unlock()
 	}
-	refs := map[string]string{"mode": mode(inv), "invoice_number": in.InvoiceNumber}
-	if h := linkHref(cr.Links); h != "" {
-		refs["link"] = h
-	}
-	return &models.Submission{
-		ProviderRef:  cr.InvoiceID,
-		PaymentRef:   in.PaymentReference,
-		References:   refs,
-		Instructions: instructions(acct, inv, cr.Links),
-		Observation:  &models.Observation{Status: models.StatusPending, ProviderStatus: "created", Raw: resp.Exchange},
-		Raw:          resp.Exchange,
-		Request:      string(body),
-	}, nil
+	obs := &models.Observation{Status: models.StatusPending, ProviderStatus: "created", Raw: resp.Exchange}
+	return submission(acct, inv, created, obs, string(body)), nil
 }
 
 // createdInvoice is what this process learned from a successful create.
@@ -292,12 +282,18 @@ func (c *Client) resubmission(ctx context.Context, acct *models.Account, inv *mo
 	if err != nil {
 		return nil, err
 	}
+	return submission(acct, inv, known, obs, request), nil
+}
+
+// submission is Create's answer for an invoice MobilePay created, with the
+// status obs reported.
+func submission(acct *models.Account, inv *models.Invoice, created createdInvoice, obs *models.Observation, request string) *models.Submission {
 	refs := map[string]string{"mode": mode(inv), "invoice_number": inv.Number}
-	if h := linkHref(known.Links); h != "" {
+	if h := linkHref(created.Links); h != "" {
 		refs["link"] = h
 	}
-	return &models.Submission{ProviderRef: known.ID, PaymentRef: paymentReference(inv), References: refs,
-		Instructions: instructions(acct, inv, known.Links), Observation: obs, Raw: obs.Raw, Request: request}, nil
+	return &models.Submission{ProviderRef: created.ID, PaymentRef: paymentReference(inv), References: refs,
+		Instructions: instructions(acct, inv, created.Links), Observation: obs, Raw: obs.Raw, Request: request}
 }
 
 // Fetch reads the invoice details.
