@@ -127,10 +127,11 @@
 // URL), every invoice and batch with its items, customer, expiry, payment
 // (status, method, reference, paid time) and batch links, and every
 // mobile-money prompt with its answer. The lookup by transactionId is
-// rebuilt from the invoices. After each change the whole state is written
-// under the simulator's mutex to a temporary file in the same directory,
-// fsynced and renamed over the file (mode 0600: it holds secret keys); Close
-// saves once more. So after a restart the same account config still
+// rebuilt from the invoices. After each change the whole state is encoded
+// under the simulator's mutex and, once the mutex is released, written to a
+// temporary file in the same directory, fsynced and renamed over the file
+// (mode 0600: it holds secret keys); writes take turns and an older snapshot
+// never overwrites a newer one. Close saves once more. So after a restart the same account config still
 // authenticates, invoices are fetched, paid on the payer pages (notified at
 // the stored notification URL), updated or cancelled, pending prompts can
 // still be approved, and an expiry that fell due while the app was down

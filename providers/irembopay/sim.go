@@ -53,6 +53,10 @@ type Simulator struct {
 	invoices  map[string]*simInvoice  // by invoice number
 	byTx      map[string]string       // txKey(merchant key, transactionId) → invoice number
 	prompts   []*simPrompt            // oldest first
+	snapGen   uint64                  // generation of the last snapshot (sim_state.go)
+
+	saveMu   sync.Mutex // serialises writes of the state file
+	savedGen uint64     // generation of the snapshot last written
 }
 
 // NotificationSchedule is the simulator's wait between notification
@@ -198,8 +202,9 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Se
 func (s *Simulator) Close() {
 	s.disp.Close()
 	s.mu.Lock()
-	s.saveLocked()
+	snap := s.snapshotLocked()
 	s.mu.Unlock()
+	s.save(snap)
 }
 
 // Dispatcher returns the notification dispatcher (faults for tests).
@@ -355,8 +360,9 @@ func (s *Simulator) RegisterMerchant(notifyURL string) string {
 	key := "sk_sandbox." + payload + "." + keyMAC(payload)
 	s.mu.Lock()
 	s.merchants[key] = &simMerchant{key: key, notifyURL: notifyURL}
-	s.saveLocked()
+	snap := s.snapshotLocked()
 	s.mu.Unlock()
+	s.save(snap)
 	return key
 }
 
@@ -678,9 +684,10 @@ func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request, m *simM
 	}
 	s.invoices[inv.Number] = inv
 	s.byTx[txKey(m.key, txID)] = inv.Number
-	s.saveLocked()
+	snap := s.snapshotLocked()
 	view := s.viewLocked(inv, apiTimeLayout)
 	s.mu.Unlock()
+	s.save(snap)
 	simOK(w, http.StatusOK, "Invoice created successfully", view)
 }
 
@@ -736,8 +743,9 @@ func (s *Simulator) handleUpdate(w http.ResponseWriter, r *http.Request, m *simM
 			return
 		}
 	}
+	var snap *stateSnapshot // set once the invoice changed
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer func() { s.mu.Unlock(); s.save(snap) }()
 	inv, ok := s.invoices[r.PathValue("number")]
 	if !ok || inv.MerchantKey != m.key {
 		errInvoiceNotFound.write(w)
@@ -770,7 +778,7 @@ func (s *Simulator) handleUpdate(w http.ResponseWriter, r *http.Request, m *simM
 		inv.ExpiryAt = expiry
 	}
 	inv.UpdatedAt = s.now()
-	s.saveLocked()
+	snap = s.snapshotLocked()
 	simOK(w, http.StatusOK, "Invoice updated successfully", s.viewLocked(inv, apiTimeLayout))
 }
 
@@ -801,8 +809,9 @@ func (s *Simulator) handleBatch(w http.ResponseWriter, r *http.Request, m *simMe
 		simError(w, http.StatusBadRequest, "VALIDATION_ERROR", "description must be a string.")
 		return
 	}
+	var snap *stateSnapshot // set once the batch exists
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer func() { s.mu.Unlock(); s.save(snap) }()
 	if _, dup := s.byTx[txKey(m.key, txID)]; dup {
 		errDuplicateTx.write(w)
 		return
@@ -860,7 +869,7 @@ func (s *Simulator) handleBatch(w http.ResponseWriter, r *http.Request, m *simMe
 	}
 	s.invoices[batch.Number] = batch
 	s.byTx[txKey(m.key, txID)] = batch.Number
-	s.saveLocked()
+	snap = s.snapshotLocked()
 	simOK(w, http.StatusCreated, "Batch Invoice created successfully", s.viewLocked(batch, apiTimeLayout))
 }
 
@@ -1060,8 +1069,9 @@ func (s *Simulator) initiate(m *simMerchant, invoiceNumber, phone, provider stri
 	if network(msisdn) != provider {
 		return nil, &errProviderMix
 	}
+	var snap *stateSnapshot // set once the prompt exists
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer func() { s.mu.Unlock(); s.save(snap) }()
 	inv, ok := s.invoices[invoiceNumber]
 	if !ok || (m != nil && inv.MerchantKey != m.key) {
 		return nil, &errInvoiceNotFound
@@ -1082,7 +1092,7 @@ func (s *Simulator) initiate(m *simMerchant, invoiceNumber, phone, provider stri
 		AmountMinor: inv.AmountMinor, Currency: inv.Currency, Status: "PENDING", CreatedAt: s.now(),
 	}
 	s.prompts = append(s.prompts, p)
-	s.saveLocked()
+	snap = s.snapshotLocked()
 	return p, nil
 }
 
@@ -1155,8 +1165,9 @@ func (s *Simulator) answerPrompt(msisdn, ref string, approve bool) error {
 	}
 	if !approve {
 		p.Status = "DECLINED"
-		s.saveLocked()
+		snap := s.snapshotLocked()
 		s.mu.Unlock()
+		s.save(snap)
 		return nil
 	}
 	method := "MTN_MOMO"
@@ -1175,8 +1186,9 @@ func (s *Simulator) answerPrompt(msisdn, ref string, approve bool) error {
 	} else {
 		p.Status = "APPROVED"
 	}
-	s.saveLocked()
+	snap := s.snapshotLocked()
 	s.mu.Unlock()
+	s.save(snap)
 	s.send(cb)
 	return nil
 }
@@ -1190,10 +1202,12 @@ func (s *Simulator) payCard(number string) *apiErr {
 		return &errInvoiceNotFound
 	}
 	cb, e := s.payLocked(inv, "ONLINE_CARD")
+	var snap *stateSnapshot
 	if e == nil {
-		s.saveLocked()
+		snap = s.snapshotLocked()
 	}
 	s.mu.Unlock()
+	s.save(snap)
 	s.send(cb)
 	return e
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -288,5 +290,51 @@ func TestStateKeepsBatches(t *testing.T) {
 	e.rcv.wait(t, 1)
 	if got := e.fetch(b); got.Status != models.StatusPaid {
 		t.Fatalf("child after batch payment: %+v", got)
+	}
+}
+
+func TestConcurrentChangesLeaveTheNewestStateOnDisk(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "irembopay.json")
+	sim := NewSimulator(SimOptions{PublicURL: "http://sim.test", Log: quietLog(), StateFile: file})
+	defer sim.Close()
+	const n = 20
+	keys := make(chan string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			keys <- sim.RegisterMerchant(fmt.Sprintf("http://ankara.test/webhooks/%d", i))
+		}()
+	}
+	wg.Wait()
+	close(keys)
+	// Read before Close: each change's own save must have left every
+	// merchant on disk, whatever order the writes took.
+	var st simState
+	b, err := os.ReadFile(file)
+	if err != nil || json.Unmarshal(b, &st) != nil || len(st.Merchants) != n {
+		t.Fatalf("state on disk holds %d merchants, want %d (%v)", len(st.Merchants), n, err)
+	}
+	saved := map[string]bool{}
+	for _, m := range st.Merchants {
+		saved[m.SecretKey] = true
+	}
+	for k := range keys {
+		if !saved[k] {
+			t.Fatalf("merchant %s missing on disk", k)
+		}
+	}
+
+	// An older snapshot arriving late is dropped.
+	sim.mu.Lock()
+	old := sim.snapshotLocked()
+	sim.merchants["sk_late"] = &simMerchant{key: "sk_late"}
+	newer := sim.snapshotLocked()
+	sim.mu.Unlock()
+	sim.save(newer)
+	sim.save(old)
+	if b, _ := os.ReadFile(file); !bytes.Contains(b, []byte(`"sk_late"`)) {
+		t.Fatal("an older snapshot overwrote a newer one")
 	}
 }
