@@ -278,3 +278,29 @@ func TestStateUnreadableFileNeverCrashes(t *testing.T) {
 		t.Fatalf("warnings missing:\n%s", logs.String())
 	}
 }
+
+// Callback events still queued for the next batch are kept in the state file
+// and sent by the restarted simulator.
+func TestStateKeepsQueuedCallbacks(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "mobilepay.json")
+	h := newHarnessWithState(t, "DK", file)
+	// A simulator whose callback job does not run before the restart.
+	h.simMu.Lock()
+	h.sim.Close()
+	h.sim = NewSimulator(SimOptions{PublicURL: h.root, Log: quiet, Now: h.clock.Now, StateFile: file, CallbackInterval: time.Hour})
+	h.simMu.Unlock()
+	cfg, err := h.client.ProvisionSandbox(ctx, h.acct)
+	if err != nil {
+		t.Fatalf("ProvisionSandbox: %v", err)
+	}
+	h.acct.Config = cfg
+	sub, err := h.client.Create(ctx, h.acct, h.invoice("Q-1", "link", ""))
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	h.restart()
+	if n := len(h.recv.deliveries()); n != 0 {
+		t.Fatalf("%d callbacks delivered before the restart, want the event still queued", n)
+	}
+	h.waitEvent(sub.ProviderRef, models.StatusPending)
+}
