@@ -581,3 +581,61 @@ func TestFinnishAccount(t *testing.T) {
 		t.Fatal("FI sandbox discovery must be on mobilepay.fi")
 	}
 }
+
+// The simulator-only hooks: expire an invoice now, run the background job,
+// list the sandbox users; and a payer's error shows on the link page.
+func TestSandboxHooksAndLinkError(t *testing.T) {
+	h := provisioned(t, "DK")
+	inv := h.invoice("H-1", "link", "")
+	sub, err := h.client.Create(ctx, h.acct, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv.ProviderRef = sub.ProviderRef
+	link := h.root + "/link/" + sub.ProviderRef
+
+	res := postForm(t, link, map[string]string{"action": "pay", "phone": "+4500000001"})
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, link+"?error=") {
+		t.Fatalf("pay as an unknown user: %d Location %q", res.StatusCode, loc)
+	}
+	if code, page := get(t, loc); code != 200 || !strings.Contains(page, `data-testid="link-error">MobilePay user not found<`) {
+		t.Fatalf("link page after the error (%d):\n%s", code, page)
+	}
+
+	expire := func() int {
+		t.Helper()
+		res := postForm(t, h.root+"/_sandbox/invoices/"+sub.ProviderRef+"/expire", nil)
+		return res.StatusCode
+	}
+	if code := expire(); code != http.StatusNoContent {
+		t.Fatalf("expire: %d", code)
+	}
+	if obs, err := h.client.Fetch(ctx, h.acct, inv); err != nil || obs.Status != models.StatusExpired {
+		t.Fatalf("after the expire hook: %+v, %v", obs, err)
+	}
+	if code := expire(); code != http.StatusConflict {
+		t.Fatalf("expiring an expired invoice: %d, want 409", code)
+	}
+	if res := postForm(t, h.root+"/_sandbox/tick", nil); res.StatusCode != http.StatusNoContent {
+		t.Fatalf("tick: %d", res.StatusCode)
+	}
+	h.waitEvent(sub.ProviderRef, models.StatusExpired)
+
+	code, body := get(t, h.root+"/_sandbox/users")
+	var users []struct {
+		AuthenticatedUser, Phone string
+		CardExpired              bool
+	}
+	if err := json.Unmarshal([]byte(body), &users); code != 200 || err != nil || len(users) < len(sandboxUsers) {
+		t.Fatalf("users: %d %v %s", code, err, body)
+	}
+	for i, u := range users {
+		if i > 0 && users[i-1].Phone >= u.Phone {
+			t.Fatalf("users not ordered by phone: %s", body)
+		}
+		if u.CardExpired != (u.Phone == "+4599592431") || u.AuthenticatedUser == "" {
+			t.Fatalf("user %+v", u)
+		}
+	}
+}
