@@ -29,6 +29,11 @@ var currencies = map[string]Currency{
 	"GBP": {"GBP", 2, "Pound sterling"},
 	"GHS": {"GHS", 2, "Ghanaian cedi"},
 	"ZMW": {"ZMW", 2, "Zambian kwacha"},
+	"GNF": {"GNF", 0, "Guinean franc"},
+	"SZL": {"SZL", 2, "Swazi lilangeni"},
+	"ZAR": {"ZAR", 2, "South African rand"},
+	"LRD": {"LRD", 2, "Liberian dollar"},
+	"SSP": {"SSP", 2, "South Sudanese pound"},
 }
 
 // LookupCurrency returns the currency for an ISO code (case-insensitive).

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -127,14 +128,18 @@ func New(opts Options) *Client {
 // Info describes MTN MoMo for forms and settings.
 func (c *Client) Info() models.ProviderInfo {
 	envOpts := make([]models.Option, 0, len(targetEnvs))
+	var currencies []string
 	for _, t := range targetEnvs {
 		envOpts = append(envOpts, models.Option{Value: t.Value, Label: t.Value + " — " + t.Country + " (" + t.Currency + ")"})
+		if !slices.Contains(currencies, t.Currency) {
+			currencies = append(currencies, t.Currency)
+		}
 	}
 	return models.ProviderInfo{
 		Name:        models.MoMo,
 		DisplayName: "MTN MoMo",
 		Country:     "Uganda, Ghana, Rwanda, Zambia, Cameroon, Côte d'Ivoire, Benin, Congo, Nigeria and other MTN markets",
-		Currencies:  []string{"EUR", "UGX", "GHS", "RWF", "ZMW", "XAF", "XOF", "NGN"},
+		Currencies:  currencies,
 		Languages:   []string{"en", "fr", "rw"},
 		CanCancel:   true,
 		Config: []models.FieldSpec{

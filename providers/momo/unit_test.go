@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -262,4 +263,20 @@ func FuzzParseCallback(f *testing.F) {
 			t.Fatalf("bad events %+v for %q", evs, body)
 		}
 	})
+}
+
+// Every MTN market in the target-environment list can invoice in its own
+// currency: none is offered in Settings and then refused at every invoice.
+func TestEveryTargetEnvironmentCanInvoice(t *testing.T) {
+	c := New(Options{})
+	for _, te := range targetEnvs {
+		cur, ok := models.LookupCurrency(te.Currency)
+		if !ok {
+			t.Errorf("%s: currency %s is unknown to Ankara", te.Value, te.Currency)
+			continue
+		}
+		if !slices.Contains(c.Info().Currencies, cur.Code) {
+			t.Errorf("%s: %s missing from Info().Currencies", te.Value, cur.Code)
+		}
+	}
 }
