@@ -189,7 +189,6 @@ type App struct {
 	Service    *models.Service
 	Worker     *models.Worker
 	Simulators map[models.ProviderName]providers.Simulator
-	Store      *models.Store
 }
 
 // Close stops the simulators' background deliveries.
@@ -217,7 +216,7 @@ func newApp(ctx context.Context, cfg Config, db *gorm.DB, log *slog.Logger) (*Ap
 		BaseURL:   cfg.BaseURL,
 		Sandbox:   cfg.Sandbox,
 	}
-	app := &App{Service: svc, Store: store, Worker: &models.Worker{Service: svc, Interval: time.Second}}
+	app := &App{Service: svc, Worker: &models.Worker{Service: svc, Interval: time.Second}}
 	var sims map[models.ProviderName]http.Handler
 	if cfg.Sandbox {
 		app.Simulators = providers.NewSimulators(providers.SimOptions{PublicURL: cfg.BaseURL + "/sandbox", HTTP: hc, Log: log, StateDir: filepath.Join(cfg.DataDir, "sandbox")})

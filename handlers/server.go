@@ -205,8 +205,8 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 			msg = "Something went wrong on our side. Please try again; if it keeps happening, tell us the request id " + c.Response().Header().Get(echo.HeaderXRequestID) + "."
 		}
 	}
-	p := strings.HasPrefix(c.Request().URL.Path, "/webhooks/")
-	if p || isHTMX(c) || c.Request().Method == http.MethodHead {
+	webhook := strings.HasPrefix(c.Request().URL.Path, "/webhooks/")
+	if webhook || isHTMX(c) || c.Request().Method == http.MethodHead {
 		_ = c.String(status, msg) // client went away
 		return
 	}
