@@ -635,3 +635,31 @@ func TestOtherEventTypesAreIgnored(t *testing.T) {
 		t.Errorf("refund event: %v, %v", evs, err)
 	}
 }
+
+// The sandbox bank reads an amount as a person types it (models.ParseAmount):
+// grouped thousands and a decimal comma both work.
+func TestBankTransferAmountAsTyped(t *testing.T) {
+	h := newHarness(t)
+	_, sub := h.create(1_000_000)
+	acctNo := sub.Instructions.Bank.AccountNumber
+	for _, tc := range []struct{ typed, sent, owed string }{
+		{"2,500.50", "2500.50", "7499.50"},
+		{"1000,25", "1000.25", "6499.25"},
+	} {
+		page := postForm(t, h.acct.BaseURL+"/bank-transfer", url.Values{"account": {acctNo}, "amount": {tc.typed}})
+		if r := testid(page, "transfer-result"); !strings.Contains(r, "NGN "+tc.sent+" sent") {
+			t.Errorf("%q: result %q, want NGN %s sent", tc.typed, r, tc.sent)
+		}
+		if v := inputValue(page, "transfer-amount"); v != tc.owed {
+			t.Errorf("%q: %q still owed, want %s", tc.typed, v, tc.owed)
+		}
+		h.nextDelivery()
+	}
+	for _, bad := range []string{"-5", "12.345", "abc"} {
+		page := postForm(t, h.acct.BaseURL+"/bank-transfer", url.Values{"account": {acctNo}, "amount": {bad}})
+		if r := testid(page, "transfer-result"); !strings.Contains(r, "at most 2 decimals") {
+			t.Errorf("%q: result %q, want the amount refused", bad, r)
+		}
+	}
+	h.noDelivery(100 * time.Millisecond)
+}

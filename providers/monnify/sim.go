@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"ankara/models"
 	"ankara/providers/simkit"
 )
 
@@ -262,29 +263,9 @@ func (s *Simulator) fail(w http.ResponseWriter, status int, msg string) {
 
 // --- money and ids ------------------------------------------------------------
 
-// simParseKobo reads a naira amount ("999", "999.5", "999.00") into kobo.
-func simParseKobo(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(whole) > 13 || len(frac) > 2 {
-		return 0, errors.New("bad amount")
-	}
-	for _, r := range whole + frac {
-		if r < '0' || r > '9' {
-			return 0, errors.New("bad amount")
-		}
-	}
-	frac += strings.Repeat("0", 2-len(frac))
-	return strconv.ParseInt(whole+frac, 10, 64)
-}
-
-// simFormat writes kobo as "999.00".
-func simFormat(kobo int64) string { return fmt.Sprintf("%d.%02d", kobo/100, kobo%100) }
-
 // simNumber writes kobo as the shortest JSON number: 30000, 999.5.
 func simNumber(kobo int64) json.Number {
-	s := simFormat(kobo)
-	s = strings.TrimRight(s, "0")
+	s := strings.TrimRight(models.FormatAmount(kobo, ngn), "0")
 	return json.Number(strings.TrimSuffix(s, "."))
 }
 
@@ -420,7 +401,7 @@ func (s *Simulator) validate(m *simMerchant, req *simCreateRequest) (int64, time
 	if req.Amount == nil || *req.Amount == "" {
 		return 0, time.Time{}, "amount is required"
 	}
-	kobo, err := simParseKobo(string(*req.Amount))
+	kobo, err := models.ParseAmount(string(*req.Amount), ngn)
 	if err != nil {
 		return 0, time.Time{}, "amount must be a number with at most 2 decimal places"
 	}
@@ -523,7 +504,7 @@ func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request) {
 	s.changed()
 	body := s.invoiceJSON(inv, false)
 	s.unlock()
-	s.log.Info("monnify sim: invoice created", "ref", inv.Ref, "amount", simFormat(kobo))
+	s.log.Info("monnify sim: invoice created", "ref", inv.Ref, "amount", models.FormatAmount(kobo, ngn))
 	s.okInvoice(w, body)
 }
 
@@ -540,7 +521,7 @@ func (s *Simulator) expire(inv *simInvoice) {
 func (s *Simulator) invoiceJSON(inv *simInvoice, listed bool) invoiceBody {
 	s.expire(inv)
 	b := invoiceBody{
-		Amount: decimal(simFormat(inv.Kobo)), InvoiceReference: inv.Ref, InvoiceStatus: inv.Status,
+		Amount: decimal(models.FormatAmount(inv.Kobo, ngn)), InvoiceReference: inv.Ref, InvoiceStatus: inv.Status,
 		Description: inv.Description, AccountReference: inv.AccountRef, ContractCode: inv.merchant.ContractCode,
 		CustomerEmail: inv.CustomerEmail, CustomerName: inv.CustomerName,
 		ExpiryDate: inv.Expiry.In(lagos).Format(layoutExpiry), CreatedBy: inv.merchant.APIKey,
@@ -753,8 +734,8 @@ func (s *Simulator) transactionJSON(inv *simInvoice) transactionBody {
 	paid := inv.paidKobo()
 	tx := transactionBody{
 		TransactionReference: inv.TxRef, PaymentReference: inv.Ref,
-		AmountPaid: decimal(simFormat(paid)), TotalPayable: decimal(simFormat(inv.Kobo)),
-		SettlementAmount: decimal(simFormat(paid - inv.feeKobo())), PaymentStatus: inv.paymentStatus(),
+		AmountPaid: decimal(models.FormatAmount(paid, ngn)), TotalPayable: decimal(models.FormatAmount(inv.Kobo, ngn)),
+		SettlementAmount: decimal(models.FormatAmount(paid-inv.feeKobo(), ngn)), PaymentStatus: inv.paymentStatus(),
 		PaymentDescription: inv.Description, Currency: "NGN", Product: product{Type: "INVOICE", Reference: inv.Ref},
 		AccountPayments: []accountPayment{}, Customer: customer{Email: inv.CustomerEmail, Name: inv.CustomerName},
 		MetaData: json.RawMessage("{}"),
@@ -772,12 +753,12 @@ func (s *Simulator) transactionJSON(inv *simInvoice) transactionBody {
 			continue
 		}
 		transferred += p.Kobo
-		ap := accountPayment{AccountName: p.SenderName, AccountNumber: maskAccount(p.SenderAccount), BankCode: p.SenderBank, AmountPaid: decimal(simFormat(p.Kobo))}
+		ap := accountPayment{AccountName: p.SenderName, AccountNumber: maskAccount(p.SenderAccount), BankCode: p.SenderBank, AmountPaid: decimal(models.FormatAmount(p.Kobo, ngn))}
 		tx.AccountPayments = append(tx.AccountPayments, ap)
 		tx.AccountDetails = &accountPayment{AccountName: p.SenderName, AccountNumber: ap.AccountNumber, BankCode: p.SenderBank}
 	}
 	if tx.AccountDetails != nil {
-		tx.AccountDetails.AmountPaid = decimal(simFormat(transferred))
+		tx.AccountDetails.AmountPaid = decimal(models.FormatAmount(transferred, ngn))
 	}
 	return tx
 }
@@ -834,7 +815,7 @@ func (s *Simulator) pay(inv *simInvoice, p simPayment) (string, error) {
 	} else if cb != nil {
 		s.disp.Send(*cb)
 	}
-	s.log.Info("monnify sim: payment", "ref", inv.Ref, "amount", simFormat(p.Kobo), "method", p.Method, "status", status)
+	s.log.Info("monnify sim: payment", "ref", inv.Ref, "amount", models.FormatAmount(p.Kobo, ngn), "method", p.Method, "status", status)
 	return status, nil
 }
 
@@ -887,7 +868,7 @@ func (s *Simulator) notification(inv *simInvoice, p simPayment) (*simkit.Callbac
 		PaymentSourceInformation: []simSource{},
 		AmountPaid:               simNumber(paid), TotalPayable: simNumber(inv.Kobo),
 		CardDetails: map[string]string{}, PaymentMethod: p.Method, Currency: "NGN",
-		SettlementAmount: simFormat(paid - inv.feeKobo()), PaymentStatus: inv.paymentStatus(),
+		SettlementAmount: models.FormatAmount(paid-inv.feeKobo(), ngn), PaymentStatus: inv.paymentStatus(),
 		Customer: customer{Name: inv.CustomerName, Email: inv.CustomerEmail},
 	}
 	if p.Method == methodTransfer {
@@ -989,7 +970,7 @@ func (s *Simulator) handleHookPay(w http.ResponseWriter, r *http.Request) {
 	}
 	var err error
 	if req.Amount != "" {
-		if p.Kobo, err = simParseKobo(req.Amount); err != nil {
+		if p.Kobo, err = models.ParseAmount(req.Amount, ngn); err != nil {
 			s.fail(w, http.StatusBadRequest, "amount must be a number with at most 2 decimal places")
 			return
 		}

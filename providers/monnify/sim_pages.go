@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"ankara/models"
 	"ankara/providers/simkit"
 )
 
@@ -84,7 +85,7 @@ func (s *Simulator) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	owed := max(inv.Kobo-paid, 0)
 	v := checkoutView{
 		Merchant: inv.merchant.APIKey, Description: inv.Description, Ref: inv.Ref,
-		Amount: simFormat(inv.Kobo), Outstanding: simFormat(owed), Partial: paid > 0 && owed > 0,
+		Amount: models.FormatAmount(inv.Kobo, ngn), Outstanding: models.FormatAmount(owed, ngn), Partial: paid > 0 && owed > 0,
 		Payable: inv.Status == invoicePending, Card: inv.allows(methodCard), Transfer: inv.AccountNumber != "",
 		CardAction: s.checkoutURL(inv) + "/card", BankURL: s.public + "/bank-transfer?account=" + url.QueryEscape(inv.AccountNumber),
 		BankName: simBankName, AccountNumber: inv.AccountNumber, AccountName: inv.AccountName,
@@ -101,7 +102,7 @@ func (s *Simulator) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	s.unlock()
 	switch {
 	case status == invoicePaid:
-		v.Result, v.ResultOK = "Payment successful. NGN "+simFormat(paid)+" paid.", true
+		v.Result, v.ResultOK = "Payment successful. NGN "+models.FormatAmount(paid, ngn)+" paid.", true
 	case status == invoiceExpired:
 		v.Result = "This invoice has expired."
 	case status == invoiceCancelled:
@@ -233,9 +234,9 @@ func (s *Simulator) handleBankPage(w http.ResponseWriter, r *http.Request) {
 	if inv := s.accounts[v.Account]; inv != nil {
 		s.expire(inv)
 		owed := max(inv.Kobo-inv.paidKobo(), 0)
-		v.Known, v.AccountName, v.BankName, v.Ref, v.Outstanding = true, inv.AccountName, simBankName, inv.Ref, simFormat(owed)
+		v.Known, v.AccountName, v.BankName, v.Ref, v.Outstanding = true, inv.AccountName, simBankName, inv.Ref, models.FormatAmount(owed, ngn)
 		if owed > 0 && inv.Status == invoicePending {
-			v.Amount = simFormat(owed)
+			v.Amount = models.FormatAmount(owed, ngn)
 		}
 	}
 	s.unlock()
@@ -279,7 +280,7 @@ func (s *Simulator) handleBankSend(w http.ResponseWriter, r *http.Request) {
 	kobo := owed
 	if a := strings.TrimSpace(r.PostFormValue("amount")); a != "" {
 		var err error
-		if kobo, err = simParseKobo(strings.ReplaceAll(a, ",", "")); err != nil {
+		if kobo, err = models.ParseAmount(a, ngn); err != nil {
 			back(url.Values{"error": {"bad_amount"}})
 			return
 		}
@@ -298,5 +299,5 @@ func (s *Simulator) handleBankSend(w http.ResponseWriter, r *http.Request) {
 		back(url.Values{"error": {"inactive"}})
 		return
 	}
-	back(url.Values{"sent": {simFormat(kobo)}, "status": {status}})
+	back(url.Values{"sent": {models.FormatAmount(kobo, ngn)}, "status": {status}})
 }
