@@ -3,7 +3,6 @@ package monnify
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -281,14 +280,6 @@ func randDigits(n int) string {
 	return b.String()
 }
 
-func randHex(nbytes int) string {
-	b := make([]byte, nbytes)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
-}
-
 func randUpper(n int) string {
 	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 	var b strings.Builder
@@ -332,7 +323,7 @@ func (s *Simulator) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusUnauthorized, "Invalid client credentials")
 		return
 	}
-	tok := randHex(24)
+	tok := models.NewToken(192)
 	s.tokens[tok] = simToken{merchant: m, expires: s.now().Add(simTokenLifetime)}
 	s.logins++
 	s.unlock()
@@ -800,7 +791,7 @@ func (s *Simulator) pay(inv *simInvoice, p simPayment) (string, error) {
 	p.At = s.now()
 	p.FeeKobo = fee(p.Kobo, p.Method)
 	if p.SessionID == "" {
-		p.SessionID = randHex(16)
+		p.SessionID = models.NewToken(128)
 	}
 	inv.Payments = append(inv.Payments, p)
 	s.changed()
