@@ -210,12 +210,17 @@ func (cr creds) tokenKey(acct *models.Account) string {
 	return acct.ID + ":" + hex.EncodeToString(h[:8])
 }
 
+// basicAuth is the Authorization header of a login: Basic
+// base64(apiKey:secretKey) (§1.2).
+func basicAuth(apiKey, secretKey string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(apiKey+":"+secretKey))
+}
+
 // login gets an access token (§1.2).
 func (c *Client) login(ctx context.Context, cr creds) (httpx.Token, error) {
-	basic := base64.StdEncoding.EncodeToString([]byte(cr.apiKey + ":" + cr.secretKey))
 	resp, err := c.http.Do(ctx, httpx.Request{
 		Op: "log in", Method: http.MethodPost, URL: cr.base + "/api/v1/auth/login",
-		Header: http.Header{"Authorization": {"Basic " + basic}, "Content-Type": {"application/json"}, "Accept": {"application/json"}},
+		Header: http.Header{"Authorization": {basicAuth(cr.apiKey, cr.secretKey)}, "Content-Type": {"application/json"}, "Accept": {"application/json"}},
 		Body:   []byte("{}"),
 		Retry:  true, // logging in twice does no harm
 	})

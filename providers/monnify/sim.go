@@ -2,7 +2,6 @@ package monnify
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -994,9 +993,4 @@ func (s *Simulator) handleHookExpire(w http.ResponseWriter, r *http.Request) {
 	st := inv.Status
 	s.unlock()
 	s.ok(w, map[string]string{"invoiceStatus": st})
-}
-
-// basicAuth is what a merchant's client sends to log in; for tests.
-func basicAuth(key, secret string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":"+secret))
 }
