@@ -249,18 +249,12 @@ func (c *Client) login(ctx context.Context, cr creds) (httpx.Token, error) {
 	return httpx.Token{Value: body.AccessToken, Expires: c.now().Add(time.Duration(secs) * time.Second)}, nil
 }
 
-// call sends an authenticated request and returns the envelope of a
-// successful answer. On 401 it forgets the token and tries once more.
-func (c *Client) call(ctx context.Context, acct *models.Account, op, method, path string, body any, retry bool) (*httpx.Response, *envelope, error) {
+// call sends an authenticated request (raw is the JSON body, nil for none)
+// and returns the envelope of a successful answer. On 401 it forgets the token and tries once more.
+func (c *Client) call(ctx context.Context, acct *models.Account, op, method, path string, raw []byte, retry bool) (*httpx.Response, *envelope, error) {
 	cr, err := c.creds(acct)
 	if err != nil {
 		return nil, nil, err
-	}
-	var raw []byte
-	if body != nil {
-		if raw, err = json.Marshal(body); err != nil {
-			return nil, nil, fmt.Errorf("monnify %s: encode request: %w", op, err)
-		}
 	}
 	key := cr.tokenKey(acct)
 	var resp *httpx.Response

@@ -58,8 +58,11 @@ func (c *Client) Create(ctx context.Context, acct *models.Account, inv *models.I
 		PaymentMethods:   paymentMethods(inv),
 		RedirectURL:      redirectURL(acct, inv),
 	}
-	sent, _ := json.Marshal(req) // marshals again in call; kept for the timeline
-	resp, env, err := c.call(ctx, acct, "create invoice", http.MethodPost, "/api/v1/invoice/create", req, true)
+	sent, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("monnify create invoice: encode request: %w", err)
+	}
+	resp, env, err := c.call(ctx, acct, "create invoice", http.MethodPost, "/api/v1/invoice/create", sent, true)
 	if err != nil {
 		var pe *models.ProviderError
 		if errors.As(err, &pe) && strings.Contains(strings.ToLower(pe.Message), "already exists") {
