@@ -250,8 +250,10 @@ func (c *Client) login(ctx context.Context, cr creds) (httpx.Token, error) {
 }
 
 // call sends an authenticated request (raw is the JSON body, nil for none)
-// and returns the envelope of a successful answer. On 401 it forgets the token and tries once more.
-func (c *Client) call(ctx context.Context, acct *models.Account, op, method, path string, raw []byte, retry bool) (*httpx.Response, *envelope, error) {
+// and returns the envelope of a successful answer. Every call may be
+// retried: reads are safe, a create carries its invoiceReference and a
+// repeated cancel is checked against the details. On 401 it forgets the token and tries once more.
+func (c *Client) call(ctx context.Context, acct *models.Account, op, method, path string, raw []byte) (*httpx.Response, *envelope, error) {
 	cr, err := c.creds(acct)
 	if err != nil {
 		return nil, nil, err
@@ -267,7 +269,7 @@ func (c *Client) call(ctx context.Context, acct *models.Account, op, method, pat
 		if raw != nil {
 			h.Set("Content-Type", "application/json")
 		}
-		resp, err = c.http.Do(ctx, httpx.Request{Op: op, Method: method, URL: cr.base + path, Header: h, Body: raw, Retry: retry})
+		resp, err = c.http.Do(ctx, httpx.Request{Op: op, Method: method, URL: cr.base + path, Header: h, Body: raw, Retry: true})
 		if err != nil {
 			return resp, nil, err
 		}

@@ -62,7 +62,7 @@ func (c *Client) Create(ctx context.Context, acct *models.Account, inv *models.I
 	if err != nil {
 		return nil, fmt.Errorf("monnify create invoice: encode request: %w", err)
 	}
-	resp, env, err := c.call(ctx, acct, "create invoice", http.MethodPost, "/api/v1/invoice/create", sent, true)
+	resp, env, err := c.call(ctx, acct, "create invoice", http.MethodPost, "/api/v1/invoice/create", sent)
 	if err != nil {
 		var pe *models.ProviderError
 		if errors.As(err, &pe) && strings.Contains(strings.ToLower(pe.Message), "already exists") {
@@ -152,7 +152,7 @@ func redirectURL(acct *models.Account, inv *models.Invoice) string {
 
 // details is GET /api/v1/invoice/{invoiceReference}/details (§1.4.3).
 func (c *Client) details(ctx context.Context, acct *models.Account, ref string) (invoiceBody, string, error) {
-	resp, env, err := c.call(ctx, acct, "get invoice", http.MethodGet, "/api/v1/invoice/"+pathRef(ref)+"/details", nil, true)
+	resp, env, err := c.call(ctx, acct, "get invoice", http.MethodGet, "/api/v1/invoice/"+pathRef(ref)+"/details", nil)
 	if err != nil {
 		return invoiceBody{}, "", err
 	}
@@ -165,7 +165,7 @@ func (c *Client) details(ctx context.Context, acct *models.Account, ref string) 
 
 // verify is GET /api/v2/transactions/{url-encoded transactionReference} (§1.5).
 func (c *Client) verify(ctx context.Context, acct *models.Account, txRef string) (transactionBody, string, error) {
-	resp, env, err := c.call(ctx, acct, "verify transaction", http.MethodGet, "/api/v2/transactions/"+pathRef(txRef), nil, true)
+	resp, env, err := c.call(ctx, acct, "verify transaction", http.MethodGet, "/api/v2/transactions/"+pathRef(txRef), nil)
 	if err != nil {
 		return transactionBody{}, "", err
 	}
@@ -334,7 +334,7 @@ func (c *Client) Cancel(ctx context.Context, acct *models.Account, inv *models.I
 	if ref == "" {
 		ref = inv.SubmitKey
 	}
-	resp, env, err := c.call(ctx, acct, "cancel invoice", http.MethodDelete, "/api/v1/invoice/"+pathRef(ref)+"/cancel", nil, true)
+	resp, env, err := c.call(ctx, acct, "cancel invoice", http.MethodDelete, "/api/v1/invoice/"+pathRef(ref)+"/cancel", nil)
 	if err != nil {
 		if !models.IsPermanent(err) {
 			return nil, err
@@ -394,7 +394,7 @@ func (c *Client) List(ctx context.Context, acct *models.Account, page, size int)
 		size = 10
 	}
 	q := url.Values{"page": {strconv.Itoa(page)}, "size": {strconv.Itoa(size)}}
-	resp, env, err := c.call(ctx, acct, "list invoices", http.MethodGet, "/api/v1/invoice/all?"+q.Encode(), nil, true)
+	resp, env, err := c.call(ctx, acct, "list invoices", http.MethodGet, "/api/v1/invoice/all?"+q.Encode(), nil)
 	if err != nil {
 		return nil, err
 	}
