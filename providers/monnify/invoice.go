@@ -75,7 +75,7 @@ func (c *Client) Create(ctx context.Context, acct *models.Account, inv *models.I
 	if err := json.Unmarshal(env.ResponseBody, &b); err != nil || b.InvoiceReference == "" {
 		return nil, c.badReply("create invoice", resp, fmt.Errorf("invoice body: %v", err))
 	}
-	return c.submission(acct, b, resp.Exchange, string(sent))
+	return c.submission(acct, b, resp.Exchange, string(sent)), nil
 }
 
 // existing returns the invoice a previous attempt created, after checking
@@ -90,14 +90,10 @@ func (c *Client) existing(ctx context.Context, acct *models.Account, inv *models
 			Message: fmt.Sprintf("Monnify already has an invoice with reference %s for %s NGN, not %s NGN.",
 				inv.SubmitKey, b.Amount, models.FormatAmount(inv.TotalMinor, ngn))}
 	}
-	return c.submission(acct, b, raw, sent)
+	return c.submission(acct, b, raw, sent), nil
 }
 
-func (c *Client) submission(acct *models.Account, b invoiceBody, raw, sent string) (*models.Submission, error) {
-	obs, err := c.invoiceObservation(b, raw)
-	if err != nil {
-		return nil, err
-	}
+func (c *Client) submission(acct *models.Account, b invoiceBody, raw, sent string) *models.Submission {
 	refs := map[string]string{}
 	for k, v := range map[string]string{"invoiceReference": b.InvoiceReference, "accountNumber": b.AccountNumber,
 		"bankName": b.BankName, "bankCode": b.BankCode, "checkoutUrl": b.CheckoutURL, "transactionReference": b.TransactionReference} {
@@ -110,10 +106,10 @@ func (c *Client) submission(acct *models.Account, b invoiceBody, raw, sent strin
 		PaymentRef:   b.AccountNumber,
 		References:   refs,
 		Instructions: c.instructions(acct, b),
-		Observation:  obs,
+		Observation:  invoiceObservation(b, raw),
 		Raw:          raw,
 		Request:      sent,
-	}, nil
+	}
 }
 
 // instructions: transfer to the invoice's virtual account, or pay by card
@@ -178,11 +174,9 @@ func (c *Client) verify(ctx context.Context, acct *models.Account, txRef string)
 
 // invoiceObservation maps an invoice object. The amount paid is not in it;
 // verify transaction says that.
-func (c *Client) invoiceObservation(b invoiceBody, raw string) (*models.Observation, error) {
-	obs := &models.Observation{Status: mapStatus("invoice", b.InvoiceStatus), ProviderStatus: b.InvoiceStatus, Raw: raw}
-	if b.TransactionReference != "" {
-		obs.TransactionRef = b.TransactionReference
-	}
+func invoiceObservation(b invoiceBody, raw string) *models.Observation {
+	obs := &models.Observation{Status: mapStatus("invoice", b.InvoiceStatus), ProviderStatus: b.InvoiceStatus,
+		TransactionRef: b.TransactionReference, Raw: raw}
 	if t, err := time.ParseInLocation(layoutExpiry, b.ExpiryDate, lagos); err == nil {
 		t = t.UTC()
 		obs.ExpiresAt = &t
@@ -193,7 +187,7 @@ func (c *Client) invoiceObservation(b invoiceBody, raw string) (*models.Observat
 	case models.StatusCancelled:
 		obs.Reason = "The invoice was cancelled at Monnify."
 	}
-	return obs, nil
+	return obs
 }
 
 // Fetch reads the invoice details and, when a transaction is known (from
@@ -208,10 +202,7 @@ func (c *Client) Fetch(ctx context.Context, acct *models.Account, inv *models.In
 	if err != nil {
 		return nil, err
 	}
-	obs, err := c.invoiceObservation(b, raw)
-	if err != nil {
-		return nil, err
-	}
+	obs := invoiceObservation(b, raw)
 	txRef := b.TransactionReference
 	if txRef == "" {
 		txRef = inv.TransactionRef
@@ -346,7 +337,7 @@ func (c *Client) Cancel(ctx context.Context, acct *models.Account, inv *models.I
 		switch b.InvoiceStatus {
 		case invoiceCancelled, invoiceExpired:
 			// Already closed: say so instead of failing.
-			return c.invoiceObservation(b, raw)
+			return invoiceObservation(b, raw), nil
 		case invoicePaid:
 			return nil, &models.ProviderError{Provider: models.Monnify, Op: "cancel invoice", Permanent: true,
 				Message: "Monnify says this invoice is already paid, so it cannot be cancelled."}
@@ -357,7 +348,7 @@ func (c *Client) Cancel(ctx context.Context, acct *models.Account, inv *models.I
 	if err := json.Unmarshal(env.ResponseBody, &b); err != nil {
 		return nil, c.badReply("cancel invoice", resp, err)
 	}
-	return c.invoiceObservation(b, resp.Exchange)
+	return invoiceObservation(b, resp.Exchange), nil
 }
 
 // ListedInvoice is one invoice of a List page.
