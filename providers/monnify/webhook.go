@@ -125,10 +125,10 @@ func parseWebhook(body []byte) (*models.CallbackEvent, error) {
 	if err := applyPayment(obs, p, 0); err != nil {
 		return nil, models.Errorf(models.EINVALID, "The Monnify notification has an unreadable amount: %v", err)
 	}
-	obs.TransactionRef = d.TransactionReference
-	paid, _ := amountMinor(d.AmountPaid) // read above
 	return &models.CallbackEvent{
-		EventID:     strings.Join([]string{d.TransactionReference, w.EventType, d.PaymentStatus, models.FormatAmount(paid, ngn)}, "|"),
+		// applyPayment has read amountPaid into PaidMinor (0 when nothing
+		// was paid) and set TransactionRef.
+		EventID:     strings.Join([]string{d.TransactionReference, w.EventType, d.PaymentStatus, models.FormatAmount(obs.PaidMinor, ngn)}, "|"),
 		Ref:         ref,
 		Observation: obs,
 	}, nil
