@@ -16,10 +16,13 @@ import (
 // Sign returns the monnify-signature of a webhook body: lowercase hex of
 // HMAC-SHA512 keyed by the merchant's secret key over the exact raw bytes
 // (§1.7, verified against the documentation's test vector).
-func Sign(secretKey string, body []byte) string {
+func Sign(secretKey string, body []byte) string { return hex.EncodeToString(mac(secretKey, body)) }
+
+// mac is HMAC-SHA512 of body keyed by the secret key.
+func mac(secretKey string, body []byte) []byte {
 	m := hmac.New(sha512.New, []byte(secretKey))
 	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
+	return m.Sum(nil)
 }
 
 // validSignature compares in constant time.
@@ -28,9 +31,7 @@ func validSignature(secretKey string, body []byte, sig string) bool {
 	if err != nil || len(got) != sha512.Size {
 		return false
 	}
-	m := hmac.New(sha512.New, []byte(secretKey))
-	m.Write(body)
-	return hmac.Equal(got, m.Sum(nil))
+	return hmac.Equal(got, mac(secretKey, body))
 }
 
 // headerValue reads a header whether the map was built by net/http
