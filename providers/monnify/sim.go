@@ -204,11 +204,11 @@ func NewSimulator(opts SimOptions) *Simulator {
 
 	m := http.NewServeMux()
 	m.HandleFunc("POST /api/v1/auth/login", s.handleLogin)
-	m.HandleFunc("POST /api/v1/invoice/create", s.handleCreate)
-	m.HandleFunc("GET /api/v1/invoice/all", s.handleList)
-	m.HandleFunc("GET /api/v1/invoice/{ref}/details", s.handleDetails)
-	m.HandleFunc("DELETE /api/v1/invoice/{ref}/cancel", s.handleCancel)
-	m.HandleFunc("GET /api/v2/transactions/{ref}", s.handleVerify)
+	m.HandleFunc("POST /api/v1/invoice/create", s.api(s.handleCreate))
+	m.HandleFunc("GET /api/v1/invoice/all", s.api(s.handleList))
+	m.HandleFunc("GET /api/v1/invoice/{ref}/details", s.api(s.handleDetails))
+	m.HandleFunc("DELETE /api/v1/invoice/{ref}/cancel", s.api(s.handleCancel))
+	m.HandleFunc("GET /api/v2/transactions/{ref}", s.api(s.handleVerify))
 	m.HandleFunc("GET /checkout/{id}", s.handleCheckout)
 	m.HandleFunc("POST /checkout/{id}/card", s.handleCard)
 	m.HandleFunc("GET /bank-transfer", s.handleBankPage)
@@ -357,6 +357,19 @@ func (s *Simulator) merchant(w http.ResponseWriter, r *http.Request) *simMerchan
 	return nil
 }
 
+// api serves a merchant API call: the switched-on faults first, then the
+// merchant's credentials (merchant answers a refusal itself).
+func (s *Simulator) api(h func(http.ResponseWriter, *http.Request, *simMerchant)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.disp.APIFault(w, r) {
+			return
+		}
+		if m := s.merchant(w, r); m != nil {
+			h(w, r, m)
+		}
+	}
+}
+
 // --- invoices ----------------------------------------------------------------
 
 type simCreateRequest struct {
@@ -445,14 +458,7 @@ func (s *Simulator) validate(m *simMerchant, req *simCreateRequest) (int64, time
 	return kobo, exp, ""
 }
 
-func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request) {
-	if s.disp.APIFault(w, r) {
-		return
-	}
-	m := s.merchant(w, r)
-	if m == nil {
-		return
-	}
+func (s *Simulator) handleCreate(w http.ResponseWriter, r *http.Request, m *simMerchant) {
 	var req simCreateRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
 		s.fail(w, http.StatusBadRequest, "Invalid request body: "+err.Error())
@@ -550,14 +556,7 @@ func (s *Simulator) lookup(w http.ResponseWriter, m *simMerchant, ref string) *s
 	return inv
 }
 
-func (s *Simulator) handleDetails(w http.ResponseWriter, r *http.Request) {
-	if s.disp.APIFault(w, r) {
-		return
-	}
-	m := s.merchant(w, r)
-	if m == nil {
-		return
-	}
+func (s *Simulator) handleDetails(w http.ResponseWriter, r *http.Request, m *simMerchant) {
 	s.mu.Lock()
 	inv := s.lookup(w, m, r.PathValue("ref"))
 	if inv == nil {
@@ -569,14 +568,7 @@ func (s *Simulator) handleDetails(w http.ResponseWriter, r *http.Request) {
 	s.okInvoice(w, body)
 }
 
-func (s *Simulator) handleCancel(w http.ResponseWriter, r *http.Request) {
-	if s.disp.APIFault(w, r) {
-		return
-	}
-	m := s.merchant(w, r)
-	if m == nil {
-		return
-	}
+func (s *Simulator) handleCancel(w http.ResponseWriter, r *http.Request, m *simMerchant) {
 	s.mu.Lock()
 	inv := s.lookup(w, m, r.PathValue("ref"))
 	if inv == nil {
@@ -606,14 +598,7 @@ func (s *Simulator) handleCancel(w http.ResponseWriter, r *http.Request) {
 	s.okInvoice(w, body)
 }
 
-func (s *Simulator) handleList(w http.ResponseWriter, r *http.Request) {
-	if s.disp.APIFault(w, r) {
-		return
-	}
-	m := s.merchant(w, r)
-	if m == nil {
-		return
-	}
+func (s *Simulator) handleList(w http.ResponseWriter, r *http.Request, m *simMerchant) {
 	page, size := 0, 10
 	if v := r.URL.Query().Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -697,14 +682,7 @@ func numericInvoice(b invoiceBody) any {
 
 // --- transactions ---------------------------------------------------------------
 
-func (s *Simulator) handleVerify(w http.ResponseWriter, r *http.Request) {
-	if s.disp.APIFault(w, r) {
-		return
-	}
-	m := s.merchant(w, r)
-	if m == nil {
-		return
-	}
+func (s *Simulator) handleVerify(w http.ResponseWriter, r *http.Request, m *simMerchant) {
 	ref := r.PathValue("ref")
 	s.mu.Lock()
 	inv := s.txs[ref]
