@@ -332,28 +332,34 @@ func (s *Simulator) handleLogin(w http.ResponseWriter, r *http.Request) {
 // merchant authenticates an API call: a Bearer token from login, or Basic
 // with the API and secret keys as older Monnify pages document (§1.2).
 func (s *Simulator) merchant(w http.ResponseWriter, r *http.Request) *simMerchant {
-	h := r.Header.Get("Authorization")
+	tok, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	tok = strings.TrimSpace(tok)
+	key, secret, basic := r.BasicAuth()
+	var m *simMerchant
 	s.mu.Lock()
-	defer s.unlock()
-	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
-		t, found := s.tokens[strings.TrimSpace(tok)]
-		if found && s.now().Before(t.expires) {
-			return t.merchant
-		}
-		if found {
+	switch {
+	case bearer:
+		if t, found := s.tokens[tok]; found && s.now().Before(t.expires) {
+			m = t.merchant
+		} else if found {
 			delete(s.tokens, tok)
 		}
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		simkit.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "Access token expired or invalid"})
-		return nil
-	}
-	if key, secret, ok := r.BasicAuth(); ok {
-		if m := s.merchants[key]; m != nil && m.SecretKey == secret {
-			return m
+	case basic:
+		if mm := s.merchants[key]; mm != nil && mm.SecretKey == secret {
+			m = mm
 		}
 	}
-	w.Header().Set("WWW-Authenticate", `Bearer`)
-	simkit.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized", "error_description": "Full authentication is required to access this resource"})
+	s.unlock()
+	switch {
+	case m != nil:
+		return m
+	case bearer:
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		simkit.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "Access token expired or invalid"})
+	default:
+		w.Header().Set("WWW-Authenticate", `Bearer`)
+		simkit.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized", "error_description": "Full authentication is required to access this resource"})
+	}
 	return nil
 }
 
