@@ -52,6 +52,25 @@ func TestDocSampleCreateRequestAccepted(t *testing.T) {
 			t.Errorf("answer lacks %s:\n%s", want, body)
 		}
 	}
+
+	// The list is a Spring-style page whose invoices carry the amount as a
+	// JSON number too, without checkoutUrl.
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/api/v1/invoice/all?page=0&size=5", nil)
+	req.Header.Set("Authorization", basicAuth(SimAPIKey, SimSecretKey))
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = readAll(t, res)
+	for _, want := range []string{`"content":[{"amount":999.00,`, `"invoiceReference":"1838913182"`, `"totalElements":1`, `"numberOfElements":1`,
+		`"first":true`, `"last":true`, `"empty":false`, `"size":5`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("list lacks %s:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "checkoutUrl") {
+		t.Errorf("a listed invoice carries checkoutUrl:\n%s", body)
+	}
 }
 
 func readAll(t *testing.T, res *http.Response) string {

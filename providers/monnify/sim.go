@@ -629,52 +629,35 @@ func (s *Simulator) handleList(w http.ResponseWriter, r *http.Request, m *simMer
 			mine = append(mine, s.order[i])
 		}
 	}
-	p := simPage{Content: []invoiceBody{}, TotalElements: len(mine), Size: size, Number: page}
+	p := simPage{Content: []any{}, TotalElements: len(mine), Size: size, Number: page}
 	p.TotalPages = (len(mine) + size - 1) / size
 	for i := page * size; i < len(mine) && i < (page+1)*size; i++ {
-		p.Content = append(p.Content, s.invoiceJSON(mine[i], true))
+		p.Content = append(p.Content, numericInvoice(s.invoiceJSON(mine[i], true)))
 	}
 	s.unlock()
 	p.NumberOfElements = len(p.Content)
 	p.First = page == 0
 	p.Last = page >= p.TotalPages-1
 	p.Empty = len(p.Content) == 0
-	s.okInvoicePage(w, p)
+	s.ok(w, p)
 }
 
 // simPage is the Spring-style page Monnify's paginated endpoints return.
 type simPage struct {
-	Content          []invoiceBody `json:"content"`
-	TotalElements    int           `json:"totalElements"`
-	TotalPages       int           `json:"totalPages"`
-	Last             bool          `json:"last"`
-	First            bool          `json:"first"`
-	Size             int           `json:"size"`
-	Number           int           `json:"number"`
-	NumberOfElements int           `json:"numberOfElements"`
-	Empty            bool          `json:"empty"`
+	Content          []any `json:"content"` // numericInvoice values
+	TotalElements    int   `json:"totalElements"`
+	TotalPages       int   `json:"totalPages"`
+	Last             bool  `json:"last"`
+	First            bool  `json:"first"`
+	Size             int   `json:"size"`
+	Number           int   `json:"number"`
+	NumberOfElements int   `json:"numberOfElements"`
+	Empty            bool  `json:"empty"`
 }
 
 // okInvoice writes an invoice with amount as a JSON number (999.00).
 func (s *Simulator) okInvoice(w http.ResponseWriter, b invoiceBody) {
 	s.ok(w, numericInvoice(b))
-}
-
-func (s *Simulator) okInvoicePage(w http.ResponseWriter, p simPage) {
-	type page struct {
-		Content []json.RawMessage `json:"content"`
-		simPage
-	}
-	out := page{Content: []json.RawMessage{}, simPage: p}
-	for _, b := range p.Content {
-		raw, err := json.Marshal(numericInvoice(b))
-		if err != nil {
-			s.fail(w, http.StatusInternalServerError, "Error occurred while processing your request")
-			return
-		}
-		out.Content = append(out.Content, raw)
-	}
-	s.ok(w, out)
 }
 
 // numericInvoice re-encodes an invoice so that amount is a number.
