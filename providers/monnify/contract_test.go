@@ -664,3 +664,121 @@ func TestBankTransferAmountAsTyped(t *testing.T) {
 	}
 	h.noDelivery(100 * time.Millisecond)
 }
+
+// doc.go: "the simulator also tries 12 times" — and then gives up.
+func TestWebhookGivesUpAfterTwelveTries(t *testing.T) {
+	h := newHarness(t)
+	h.mu.Lock()
+	h.failNext = 100
+	h.mu.Unlock()
+	inv, _ := h.create(500_000)
+	h.payHook(inv.SubmitKey, "")
+	h.sim.Dispatcher().Wait()
+	h.mu.Lock()
+	tries := h.tries
+	h.mu.Unlock()
+	if tries != 12 || h.sim.Dispatcher().Delivered() != 0 {
+		t.Errorf("%d tries, %d delivered; want 12 refused tries", tries, h.sim.Dispatcher().Delivered())
+	}
+}
+
+func TestMissingContractCode(t *testing.T) {
+	h := newHarness(t)
+	delete(h.acct.Config, ConfigContractCode)
+	_, err := h.client.TestConnection(h.ctx, h.acct)
+	if pe := providerError(t, err); !pe.Permanent || !strings.Contains(pe.Message, "contract code is missing") {
+		t.Errorf("test connection without a contract code = %+v", pe)
+	}
+	_, err = h.client.Create(h.ctx, h.acct, h.invoice(500_000))
+	if pe := providerError(t, err); !pe.Permanent || !strings.Contains(pe.Message, "no contract code") {
+		t.Errorf("create without a contract code = %+v", pe)
+	}
+	if l, err := h.client.List(h.ctx, h.acct, 0, 10); err != nil || l.TotalElements != 0 {
+		t.Errorf("Monnify holds %+v, %v; want nothing sent", l, err)
+	}
+}
+
+// The simulator's documented answers to a cancel: already cancelled → 404;
+// paid or expired → 400.
+func TestSimulatorCancelAnswers(t *testing.T) {
+	h := newHarness(t)
+	cancelled, _ := h.create(500_000)
+	paid, _ := h.create(500_000)
+	expired, _ := h.create(500_000)
+	if code, env := h.rawAPI(http.MethodDelete, "/api/v1/invoice/"+cancelled.SubmitKey+"/cancel", nil); code != http.StatusOK || !env.RequestSuccessful {
+		t.Fatalf("first cancel: HTTP %d %+v", code, env)
+	}
+	h.payHook(paid.SubmitKey, "")
+	h.nextDelivery()
+	h.expireHook(expired.SubmitKey, "EXPIRED")
+	for _, tc := range []struct {
+		inv  *models.Invoice
+		code int
+		msg  string
+	}{
+		{cancelled, http.StatusNotFound, "already been cancelled"},
+		{paid, http.StatusBadRequest, "already been paid"},
+		{expired, http.StatusBadRequest, "expired"},
+	} {
+		code, env := h.rawAPI(http.MethodDelete, "/api/v1/invoice/"+tc.inv.SubmitKey+"/cancel", nil)
+		if code != tc.code || env.RequestSuccessful || env.ResponseCode != "99" || !strings.Contains(env.ResponseMessage, tc.msg) {
+			t.Errorf("cancel: HTTP %d %+v, want %d saying %q", code, env, tc.code, tc.msg)
+		}
+	}
+}
+
+// POST /_sim/invoices/{id}/expire expires a pending invoice now, by
+// invoiceReference or transactionReference; a paid one stays paid.
+func TestExpireHook(t *testing.T) {
+	h := newHarness(t)
+	inv, sub := h.create(500_000)
+	txRef := strings.TrimPrefix(sub.Instructions.CheckoutURL, h.acct.BaseURL+"/checkout/")
+	if !txRefRe.MatchString(txRef) {
+		t.Fatalf("checkout URL %q names no transaction reference", sub.Instructions.CheckoutURL)
+	}
+	h.expireHook(txRef, "EXPIRED")
+	if o, err := h.client.Fetch(h.ctx, h.acct, inv); err != nil || o.Status != models.StatusExpired {
+		t.Errorf("fetch after the expire hook = %+v, %v", o, err)
+	}
+	paid, _ := h.create(500_000)
+	h.payHook(paid.SubmitKey, "")
+	h.nextDelivery()
+	h.expireHook(paid.SubmitKey, "PAID")
+}
+
+func (h *harness) expireHook(id, want string) {
+	h.t.Helper()
+	res, err := http.Post(h.acct.BaseURL+"/_sim/invoices/"+url.PathEscape(id)+"/expire", "application/json", nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var env envelope
+	var b struct {
+		InvoiceStatus string `json:"invoiceStatus"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&env); err != nil || json.Unmarshal(env.ResponseBody, &b) != nil ||
+		res.StatusCode != http.StatusOK || b.InvoiceStatus != want {
+		h.t.Fatalf("expire hook %s: HTTP %d %+v, want invoiceStatus %s", id, res.StatusCode, env, want)
+	}
+}
+
+// The checkout opens by invoiceReference as well as by transaction
+// reference, and the bank refuses an account number it does not know.
+func TestCheckoutByInvoiceReferenceAndUnknownAccount(t *testing.T) {
+	h := newHarness(t)
+	inv, sub := h.create(250_000)
+	page := get(t, h.acct.BaseURL+"/checkout/"+url.PathEscape(inv.SubmitKey))
+	if testid(page, "checkout-reference") != inv.SubmitKey || testid(page, "checkout-amount") != "NGN 2500.00" ||
+		testid(page, "transfer-account-number") != sub.Instructions.Bank.AccountNumber {
+		t.Errorf("checkout by invoiceReference:\n%s", page)
+	}
+	if bank := get(t, h.acct.BaseURL+"/bank-transfer"); inputValue(bank, "transfer-sender") != "Ada Obi" {
+		t.Errorf("sender prefilled %q, want Ada Obi", inputValue(bank, "transfer-sender"))
+	}
+	page = postForm(t, h.acct.BaseURL+"/bank-transfer", url.Values{"account": {"0000000000"}, "amount": {"2500.00"}})
+	if r := testid(page, "transfer-result"); r != "No Monnify account has this number." {
+		t.Errorf("transfer to an unknown account: %q", r)
+	}
+	h.noDelivery(100 * time.Millisecond)
+}

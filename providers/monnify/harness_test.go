@@ -55,6 +55,7 @@ type harness struct {
 
 	mu       sync.Mutex
 	failNext int        // answer this many deliveries with 500
+	tries    int        // deliveries received, answered or not
 	served   *Simulator // what the server routes to (h.sim, under mu)
 	simOpts  SimOptions
 }
@@ -76,6 +77,7 @@ func newHarnessWithState(t *testing.T, stateFile string) *harness {
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		h.mu.Lock()
+		h.tries++
 		fail := h.failNext > 0
 		if fail {
 			h.failNext--
