@@ -162,8 +162,24 @@ func (c *Client) once(ctx context.Context, req Request) (*Response, error) {
 	return &Response{Status: res.StatusCode, Header: res.Header, Body: b, Exchange: FormatExchange(req, res.StatusCode, b)}, nil
 }
 
-// secretHeaders are never written to the timeline.
-var secretHeaders = map[string]bool{"Authorization": true, "Ocp-Apim-Subscription-Key": true, "X-Ibm-Client-Secret": true, "Irembopay-Secretkey": true, "Cookie": true}
+// secretHeader reports a header never written to the timeline: the
+// standard credential headers, and any header whose name says it carries a
+// key, secret, token or password — so a provider's own credential header
+// (Ocp-Apim-Subscription-Key, irembopay-secretKey, x-ibm-client-secret, …)
+// is hidden without this package having to know each provider.
+func secretHeader(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Authorization", "Proxy-Authorization", "Cookie":
+		return true
+	}
+	n := strings.ToLower(name)
+	for _, w := range []string{"key", "secret", "token", "password"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
 
 // FormatExchange writes a request and its response as text with credentials
 // masked, for the invoice timeline.
@@ -177,7 +193,7 @@ func FormatExchange(req Request, status int, resp []byte) string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		v := strings.Join(req.Header[k], ", ")
-		if secretHeaders[http.CanonicalHeaderKey(k)] {
+		if secretHeader(k) {
 			v = "[hidden]"
 		}
 		fmt.Fprintf(&b, "%s: %s\n", k, v)

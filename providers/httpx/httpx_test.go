@@ -385,6 +385,9 @@ func TestFormatExchangeHidesSecrets(t *testing.T) {
 		"irembopay-secretKey":       "sk_live_irembo_secret",
 		"x-ibm-client-secret":       "ibm-client-secret-value",
 		"Cookie":                    "session=cookie-secret",
+		// A provider added later names its own credential header: it is
+		// hidden without httpx knowing that provider.
+		"X-Merchant-Api-Token": "future-provider-token",
 	}
 	for name, value := range secrets {
 		t.Run(name, func(t *testing.T) {
