@@ -23,9 +23,10 @@ func NewID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// NewToken returns a URL-safe random token with 'bits' bits of entropy.
+// NewToken returns a URL-safe random token with at least 'bits' bits of
+// entropy (rounded up to whole bytes).
 func NewToken(bits int) string {
-	b := make([]byte, bits/8)
+	b := make([]byte, (bits+7)/8)
 	if _, err := rand.Read(b); err != nil {
 		panic(fmt.Sprintf("crypto/rand: %v", err))
 	}
