@@ -2,8 +2,9 @@
 // callback delivery with the provider's retry schedule, switchable faults
 // (dropped, duplicated, delayed, reordered callbacks; 429/500/timeouts on API
 // calls), a plain HTML shell for the simulated payer pages and the handling
-// of the JSON state files (atomic writes; unusable files set aside). It
-// depends on nothing of the application.
+// of the JSON state files (atomic writes, made in order outside the
+// simulator's lock; unusable files set aside). It depends on nothing of the
+// application.
 package simkit
 
 import (

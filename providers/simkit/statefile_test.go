@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -216,5 +218,206 @@ func TestLoadJSONCannotSetAside(t *testing.T) {
 	}
 	if b, err := os.ReadFile(file); err != nil || string(b) != "not json" {
 		t.Fatalf("the file changed: %q, %v", b, err)
+	}
+}
+
+// readInt reads the state file of the StateWriter tests: one number.
+func readInt(t *testing.T, file string) int {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(string(b))
+	if err != nil {
+		t.Fatalf("state file holds %q: %v", b, err)
+	}
+	return n
+}
+
+func TestStateWriterNewestWins(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "sim.json")
+	w := NewStateWriter(file)
+
+	// A late older snapshot is skipped, and says it is on disk (a newer one is).
+	old := w.Snapshot([]byte("1"))
+	newer := w.Snapshot([]byte("2"))
+	if err := w.Write(newer); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(old); err != nil {
+		t.Fatalf("a late older snapshot: %v", err)
+	}
+	if n := readInt(t, file); n != 2 {
+		t.Fatalf("the file holds snapshot %d after a late older one, want 2", n)
+	}
+
+	// Many changes at once, as a simulator makes them: each takes its
+	// snapshot under the simulator's mutex and writes it after releasing
+	// it. Once its Write returns, its change (or a later one) is on disk.
+	const changes = 200
+	var (
+		mu    sync.Mutex
+		state = 2
+		wg    sync.WaitGroup
+		errs  = make(chan error, changes)
+	)
+	for range changes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mu.Lock()
+			state++
+			mine := state
+			snap := w.Snapshot([]byte(strconv.Itoa(mine)))
+			mu.Unlock()
+			if err := w.Write(snap); err != nil {
+				errs <- err
+				return
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if n, err := strconv.Atoi(string(b)); err != nil || n < mine {
+				errs <- fmt.Errorf("after writing change %d the file holds %q", mine, b)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := readInt(t, file); n != changes+2 {
+		t.Fatalf("the file holds change %d, want the last, %d", n, changes+2)
+	}
+
+	// Snapshots whose writers all start late, newest first, at once: the
+	// file ends with the newest whatever order the writes take.
+	snaps := make([]*StateSnapshot, changes)
+	for i := range snaps {
+		snaps[i] = w.Snapshot([]byte(strconv.Itoa(changes + 3 + i)))
+	}
+	start := make(chan struct{})
+	errs = make(chan error, changes)
+	for i := len(snaps) - 1; i >= 0; i-- {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if err := w.Write(snaps[i]); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := readInt(t, file); n != 2*changes+2 {
+		t.Fatalf("the file holds change %d, want the newest, %d", n, 2*changes+2)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if names := entries(t, dir); len(names) != 1 || names[0] != "sim.json" {
+		t.Fatalf("directory holds %v, want only sim.json", names)
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("file mode = %v, %v", fi.Mode(), err)
+	}
+}
+
+func TestStateWriterRetriesAfterAFailure(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "sim.json")
+	if err := os.Mkdir(file, 0o700); err != nil { // a directory cannot be renamed over
+		t.Fatal(err)
+	}
+	w := NewStateWriter(file)
+	first := w.Snapshot([]byte("1"))
+	if err := w.Write(first); err == nil {
+		t.Fatal("writing over a directory succeeded")
+	}
+	if err := w.Flush(); err == nil {
+		t.Fatal("flushing over a directory succeeded")
+	}
+	if names := entries(t, dir); len(names) != 1 {
+		t.Fatalf("temporary files left behind: %v", names)
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	// Flush writes the snapshot that failed.
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := readInt(t, file); n != 1 {
+		t.Fatalf("after the flush the file holds %d, want 1", n)
+	}
+	if err := w.Flush(); err != nil { // nothing left to write
+		t.Fatal(err)
+	}
+
+	// The next change retries: fail again, then succeed with a newer snapshot.
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(file, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(w.Snapshot([]byte("2"))); err == nil {
+		t.Fatal("writing over a directory succeeded")
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(w.Snapshot([]byte("3"))); err != nil {
+		t.Fatal(err)
+	}
+	if n := readInt(t, file); n != 3 {
+		t.Fatalf("after the next change the file holds %d, want 3", n)
+	}
+	if names := entries(t, dir); len(names) != 1 {
+		t.Fatalf("temporary files left behind: %v", names)
+	}
+}
+
+func TestStateWriterCloseFlushesThenWritesNothing(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sim.json")
+	w := NewStateWriter(file)
+	w.Snapshot([]byte("1")) // taken, its Write not run yet
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := readInt(t, file); n != 1 {
+		t.Fatalf("after Close the file holds %d, want 1", n)
+	}
+	if err := w.Write(w.Snapshot([]byte("2"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := readInt(t, file); n != 1 {
+		t.Fatalf("a closed writer wrote: the file holds %d", n)
+	}
+}
+
+func TestStateWriterWithoutFile(t *testing.T) {
+	w := NewStateWriter("")
+	if w != nil {
+		t.Fatalf("NewStateWriter(\"\") = %v, want nil", w)
+	}
+	if snap := w.Snapshot([]byte("1")); snap != nil {
+		t.Fatalf("Snapshot on a nil writer = %v", snap)
+	}
+	if w.Write(nil) != nil || w.Flush() != nil || w.Close() != nil {
+		t.Fatal("a nil writer returned an error")
 	}
 }
