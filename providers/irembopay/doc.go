@@ -130,20 +130,22 @@
 // rebuilt from the invoices. After each change the whole state is encoded
 // under the simulator's mutex and, once the mutex is released, written to a
 // temporary file in the same directory, fsynced and renamed over the file
-// (mode 0600: it holds secret keys); writes take turns and an older snapshot
-// never overwrites a newer one. Close saves once more. So after a restart the same account config still
-// authenticates, invoices are fetched, paid on the payer pages (notified at
-// the stored notification URL), updated or cancelled, pending prompts can
-// still be approved, and an expiry that fell due while the app was down
-// applies at the next look (expiry is computed, never stored as a status).
-// Not kept: the faults switched on at /_faults, and notifications still
-// queued or between retries when the app stopped — they are lost, and
-// Ankara's status polling (Fetch) catches those payments. A missing file is
-// a fresh sandbox; a file that cannot be read or parsed (or has another
-// version) is logged at warn, set aside as <file>.corrupt when it could be
-// read, and the simulator starts fresh; a failed save is logged at warn and
-// the simulator goes on in memory. Empty StateFile (tests) keeps everything
-// in memory.
+// (mode 0600: it holds secret keys) by simkit.StateWriter: writes take turns
+// and an older snapshot never overwrites a newer one. Close saves once more,
+// and a closed simulator writes nothing more. So after a restart the same
+// account config still authenticates, invoices are fetched, paid on the
+// payer pages (notified at the stored notification URL), updated or
+// cancelled, pending prompts can still be approved, and an expiry that fell
+// due while the app was down applies at the next look (expiry is computed,
+// never stored as a status). Not kept: the faults switched on at /_faults,
+// and notifications still queued or between retries when the app stopped —
+// they are lost, and Ankara's status polling (Fetch) catches those
+// payments. A missing file is a fresh sandbox; a file that cannot be read or
+// parsed (or has another version) is logged at warn, set aside as
+// <file>.corrupt when it could be read, and the simulator starts fresh; a
+// failed save is logged at warn and the simulator goes on in memory (the
+// next change, or Close, saves again). Empty StateFile (tests) keeps
+// everything in memory.
 //
 // # Browser payer journey (for the end-to-end test)
 //

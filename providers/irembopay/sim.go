@@ -53,10 +53,8 @@ type Simulator struct {
 	invoices  map[string]*simInvoice  // by invoice number
 	byTx      map[string]string       // txKey(merchant key, transactionId) → invoice number
 	prompts   []*simPrompt            // oldest first
-	snapGen   uint64                  // generation of the last snapshot (sim_state.go)
 
-	saveMu   sync.Mutex // serialises writes of the state file
-	savedGen uint64     // generation of the snapshot last written
+	state *simkit.StateWriter // writes the state file after s.mu is released; nil without one
 }
 
 // NotificationSchedule is the simulator's wait between notification
@@ -171,6 +169,7 @@ func NewSimulator(opts SimOptions) *Simulator {
 		invoices:  map[string]*simInvoice{},
 		byTx:      map[string]string{},
 		stateFile: opts.StateFile,
+		state:     simkit.NewStateWriter(opts.StateFile),
 	}
 	s.loadState()
 	m := http.NewServeMux()
@@ -198,13 +197,15 @@ func NewSimulator(opts SimOptions) *Simulator {
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Close stops background deliveries (notifications still queued are lost)
-// and saves the state.
+// and saves the state; a closed simulator saves nothing more.
 func (s *Simulator) Close() {
 	s.disp.Close()
 	s.mu.Lock()
-	snap := s.snapshotLocked()
+	s.snapshotLocked() // the newest snapshot, which the writer's Close writes
 	s.mu.Unlock()
-	s.save(snap)
+	if err := s.state.Close(); err != nil {
+		s.log.Warn("irembopay simulator: could not save its state", "file", s.stateFile, "err", err)
+	}
 }
 
 // Dispatcher returns the notification dispatcher (faults for tests).
@@ -743,7 +744,7 @@ func (s *Simulator) handleUpdate(w http.ResponseWriter, r *http.Request, m *simM
 			return
 		}
 	}
-	var snap *stateSnapshot // set once the invoice changed
+	var snap *simkit.StateSnapshot // set once the invoice changed
 	s.mu.Lock()
 	defer func() { s.mu.Unlock(); s.save(snap) }()
 	inv, ok := s.invoices[r.PathValue("number")]
@@ -809,7 +810,7 @@ func (s *Simulator) handleBatch(w http.ResponseWriter, r *http.Request, m *simMe
 		simError(w, http.StatusBadRequest, "VALIDATION_ERROR", "description must be a string.")
 		return
 	}
-	var snap *stateSnapshot // set once the batch exists
+	var snap *simkit.StateSnapshot // set once the batch exists
 	s.mu.Lock()
 	defer func() { s.mu.Unlock(); s.save(snap) }()
 	if _, dup := s.byTx[txKey(m.key, txID)]; dup {
@@ -1069,7 +1070,7 @@ func (s *Simulator) initiate(m *simMerchant, invoiceNumber, phone, provider stri
 	if network(msisdn) != provider {
 		return nil, &errProviderMix
 	}
-	var snap *stateSnapshot // set once the prompt exists
+	var snap *simkit.StateSnapshot // set once the prompt exists
 	s.mu.Lock()
 	defer func() { s.mu.Unlock(); s.save(snap) }()
 	inv, ok := s.invoices[invoiceNumber]
@@ -1202,7 +1203,7 @@ func (s *Simulator) payCard(number string) *apiErr {
 		return &errInvoiceNotFound
 	}
 	cb, e := s.payLocked(inv, "ONLINE_CARD")
-	var snap *stateSnapshot
+	var snap *simkit.StateSnapshot
 	if e == nil {
 		snap = s.snapshotLocked()
 	}

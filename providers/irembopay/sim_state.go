@@ -96,17 +96,10 @@ func (s *Simulator) applyState(st *simState) error {
 	return nil
 }
 
-// stateSnapshot is the encoded state after one change; gen orders the
-// snapshots.
-type stateSnapshot struct {
-	gen  uint64
-	data []byte
-}
-
 // snapshotLocked encodes the whole state for save. Call it with s.mu held
 // after every change; it returns nil without a state file.
-func (s *Simulator) snapshotLocked() *stateSnapshot {
-	if s.stateFile == "" {
+func (s *Simulator) snapshotLocked() *simkit.StateSnapshot {
+	if s.state == nil {
 		return nil
 	}
 	st := simState{Version: simStateVersion, Merchants: []simMerchantRec{}, Invoices: []*simInvoice{}, Prompts: s.prompts}
@@ -126,28 +119,18 @@ func (s *Simulator) snapshotLocked() *stateSnapshot {
 		s.log.Warn("irembopay simulator: could not save its state", "file", s.stateFile, "err", err)
 		return nil
 	}
-	s.snapGen++
-	return &stateSnapshot{gen: s.snapGen, data: b}
+	return s.state.Snapshot(b)
 }
 
-// save writes a snapshot to the state file with simkit.WriteFileAtomic (a
-// temporary file in the same directory, fsync, rename; mode 0600: the file
-// holds secret keys). It runs after s.mu is released, so no API call or
-// payer page waits for the disk; saves take turns, and a snapshot older than
-// the one last written is dropped, so the file never goes back in time. A
-// failure is logged and the simulator goes on in memory.
-func (s *Simulator) save(snap *stateSnapshot) {
-	if snap == nil {
-		return
-	}
-	s.saveMu.Lock()
-	defer s.saveMu.Unlock()
-	if snap.gen <= s.savedGen {
-		return
-	}
-	if err := simkit.WriteFileAtomic(s.stateFile, snap.data); err != nil {
+// save writes a snapshot to the state file (simkit.StateWriter, through
+// simkit.WriteFileAtomic: a temporary file in the same directory, fsync,
+// rename; mode 0600: the file holds secret keys). It runs after s.mu is
+// released, so no API call or payer page waits for the disk; saves take
+// turns, and a snapshot older than the one last written is dropped, so the
+// file never goes back in time. A failure is logged and the simulator goes
+// on in memory; the next change saves everything again.
+func (s *Simulator) save(snap *simkit.StateSnapshot) {
+	if err := s.state.Write(snap); err != nil {
 		s.log.Warn("irembopay simulator: could not save its state", "file", s.stateFile, "err", err)
-		return
 	}
-	s.savedGen = snap.gen
 }
