@@ -134,13 +134,17 @@
 // paymentReference, invoiceId, expiry, X-Callback-Url and a delayed payment
 // under way (test MSISDN …454); and every X-Reference-Id already taken, so
 // a create retried after a restart still answers 409. The whole state is
-// written after each change, before the answer leaves, under the
-// simulator's mutex: temp file in the same directory, fsync, rename, mode
-// 0600 (it holds API keys). Close flushes, and a closed simulator writes
+// written after each change, before the answer leaves: encoded under the
+// simulator's mutex, then written once the mutex is released (so other
+// calls and the payer's pages do not wait for the disk) by
+// simkit.StateWriter: temp file in the same directory, fsync, rename, mode
+// 0600 (it holds API keys); writes take turns and an older snapshot never
+// overwrites a newer one. Close flushes, and a closed simulator writes
 // nothing more. A missing file is a fresh sandbox; an unreadable or corrupt
 // one is logged at warn and the simulator starts fresh (a corrupt file is
 // moved aside to {file}.corrupt); a failed save is logged once and the
-// simulator keeps serving from memory. Not kept: access tokens (a client
+// simulator keeps serving from memory (the next change, or Close, tries
+// again). Not kept: access tokens (a client
 // gets a 401 and logs in again with its kept API user and key, as the
 // client does on its own), the faults set at /_faults, TokensIssued, and
 // callbacks still queued or being retried when the app stopped (they are

@@ -53,9 +53,12 @@ type Simulator struct {
 	tokensIssued int
 	closed       bool
 
-	stateFile   string // SimOptions.StateFile
-	dirty       bool   // the state changed since the last save
-	saveFailing bool   // the last save failed (logged once)
+	stateFile string              // SimOptions.StateFile
+	state     *simkit.StateWriter // writes it after s.mu is released; nil without one
+	dirty     bool                // the state changed since the last snapshot
+
+	saveMu      sync.Mutex // orders the writes' outcomes (sim_state.go)
+	saveFailing bool       // the last save failed (logged once); saveMu held
 }
 
 type simUser struct {
@@ -151,6 +154,7 @@ func NewSimulator(opts SimOptions) *Simulator {
 		byPayRef:  map[string]string{},
 		usedRefs:  map[string]bool{},
 		stateFile: opts.StateFile,
+		state:     simkit.NewStateWriter(opts.StateFile),
 	}
 	if s.stateFile != "" {
 		s.mu.Lock()
@@ -186,15 +190,16 @@ func (s *Simulator) Dispatcher() *simkit.Dispatcher { return s.disp }
 // state to the state file; a closed simulator saves nothing more.
 func (s *Simulator) Close() {
 	s.mu.Lock()
-	if s.dirty {
-		s.saveLocked()
-	}
+	s.snapshotLocked() // unsaved changes, if any: the writer's Close writes them
 	s.closed = true
 	for _, t := range s.timers {
 		t.Stop()
 	}
 	s.timers = nil
 	s.mu.Unlock()
+	s.saveMu.Lock()
+	s.savedLocked(s.state.Close())
+	s.saveMu.Unlock()
 	s.disp.Close()
 }
 

@@ -35,45 +35,71 @@ type simState struct {
 	UsedRefs []string `json:"usedRefs,omitempty"`
 }
 
-// unlock saves the state if it changed, then releases s.mu. Every handler
-// that may change the state releases the lock through it, so a change is on
-// disk before its answer leaves.
+// unlock releases s.mu and, if the state changed, saves it before
+// returning. Every handler that may change the state releases the lock
+// through it (deferred, or before it answers), so a change is on disk
+// before its answer leaves; the state is encoded under s.mu and written
+// after s.mu is released, so no other call waits for the disk.
 func (s *Simulator) unlock() {
-	if s.dirty {
-		s.saveLocked()
-	}
+	snap := s.snapshotLocked()
 	s.mu.Unlock()
+	s.save(snap)
 }
 
 // changedLocked marks the state as changed; the caller must hold s.mu and
 // release it with s.unlock.
 func (s *Simulator) changedLocked() { s.dirty = true }
 
-// saveLocked writes the whole state to the state file atomically (temp file
-// in the same directory, fsync, rename, mode 0600). Failures are logged, not
-// returned: the sandbox keeps serving from memory and tries again at the
-// next change. A closed simulator writes nothing more, so it can never
-// overwrite the file of the simulator that replaced it.
-func (s *Simulator) saveLocked() {
-	if s.stateFile == "" || s.closed {
-		s.dirty = false
+// snapshotLocked encodes the state if it changed and hands it to the state
+// writer, which numbers it; s.mu held. It returns nil when there is nothing
+// to save: no change, no state file, or a closed simulator (which writes
+// nothing more, so it can never overwrite the file of the simulator that
+// replaced it).
+func (s *Simulator) snapshotLocked() *simkit.StateSnapshot {
+	if !s.dirty {
+		return nil
+	}
+	s.dirty = false
+	if s.state == nil || s.closed {
+		return nil
+	}
+	return s.state.Snapshot(s.encodeLocked())
+}
+
+// save writes snap to the state file (simkit.StateWriter: temp file in the
+// same directory, fsync, rename, mode 0600; writes take turns and an older
+// snapshot never overwrites a newer one); call it without s.mu. Failures
+// are logged once, not returned: the sandbox keeps serving from memory and
+// the next change (or Close) tries again.
+func (s *Simulator) save(snap *simkit.StateSnapshot) {
+	if snap == nil {
 		return
 	}
-	if err := simkit.WriteFileAtomic(s.stateFile, s.snapshotLocked()); err != nil {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	s.savedLocked(s.state.Write(snap))
+}
+
+// savedLocked logs the outcome of a write: the first failure, and the first
+// success after failures; s.saveMu held, so outcomes are seen in the order
+// of the writes.
+func (s *Simulator) savedLocked(err error) {
+	if err != nil {
 		if !s.saveFailing {
 			s.log.Warn("momo simulator: cannot save its state; it is kept in memory only until a save succeeds",
 				"file", s.stateFile, "err", err)
 		}
 		s.saveFailing = true
-		return // still dirty: the next change or Close tries again
+		return
 	}
 	if s.saveFailing {
 		s.log.Info("momo simulator: state saved again", "file", s.stateFile)
 	}
-	s.saveFailing, s.dirty = false, false
+	s.saveFailing = false
 }
 
-func (s *Simulator) snapshotLocked() []byte {
+// encodeLocked encodes the whole state; s.mu held.
+func (s *Simulator) encodeLocked() []byte {
 	st := simState{Version: simStateVersion, Saved: s.now().UTC(),
 		Users: make([]*simUser, 0, len(s.users)), Invoices: make([]*simInvoice, 0, len(s.invoices))}
 	for _, u := range s.users {
