@@ -124,19 +124,23 @@
 // sandbox in that JSON file across app restarts: the merchants made by
 // POST /_sim/merchants (keys, contract code, webhook URL) and every invoice
 // with its status, expiry, virtual account, transaction reference and
-// payments, plus the sequence behind transaction references. The whole
-// state is rewritten under the simulator's mutex after every change (temp
-// file in the same directory, fsync, rename; mode 0600), before any
-// webhook for that change is queued; a missing file is a fresh sandbox,
-// an unreadable or corrupt one is logged at warn, kept as
-// StateFile+".corrupt" and the sandbox starts fresh. Not kept: access
-// tokens (a client gets 401 and logs in again, as with an expired token),
-// the seeded merchant (it comes from the code), faults set on /_faults,
-// the login counter, and webhooks still queued or being retried when the
-// app stops, which are lost (Ankara's polling with Fetch catches those
-// payments). An invoice whose expiryDate passed while the app was down is
-// expired when next looked at. An empty StateFile keeps everything in
-// memory (tests).
+// payments, plus the sequence behind transaction references. After every
+// change the whole state is encoded under the simulator's mutex and
+// rewritten once the mutex is released (simkit.StateWriter: temp file in
+// the same directory, fsync, rename; mode 0600; writes take turns and an
+// older snapshot never overwrites a newer one), before the answer and
+// before any webhook for that change is queued, so other calls and the
+// payer's pages do not wait for the disk. A failed save is logged and the
+// next change (or Close) saves again; a closed simulator saves nothing
+// more. A missing file is a fresh sandbox, an unreadable or corrupt one is
+// logged at warn, kept as StateFile+".corrupt" and the sandbox starts
+// fresh. Not kept: access tokens (a client gets 401 and logs in again, as
+// with an expired token), the seeded merchant (it comes from the code),
+// faults set on /_faults, the login counter, and webhooks still queued or
+// being retried when the app stops, which are lost (Ankara's polling with
+// Fetch catches those payments). An invoice whose expiryDate passed while
+// the app was down is expired when next looked at. An empty StateFile keeps
+// everything in memory (tests).
 //
 // # Browser payer journey (for the end-to-end test)
 //

@@ -77,7 +77,8 @@ type Simulator struct {
 	seq       int
 	logins    int
 	stateFile string
-	dirty     bool // state changed since the last save
+	state     *simkit.StateWriter // writes it after s.mu is released; nil without one
+	dirty     bool                // state changed since the last snapshot
 }
 
 type simMerchant struct {
@@ -198,6 +199,7 @@ func NewSimulator(opts SimOptions) *Simulator {
 		accounts:  map[string]*simInvoice{},
 		txs:       map[string]*simInvoice{},
 		stateFile: opts.StateFile,
+		state:     simkit.NewStateWriter(opts.StateFile),
 	}
 	s.merchants[SimAPIKey] = &simMerchant{APIKey: SimAPIKey, SecretKey: SimSecretKey, ContractCode: SimContractCode}
 	s.load()
@@ -225,11 +227,16 @@ func NewSimulator(opts SimOptions) *Simulator {
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Close stops background deliveries (callbacks still queued are lost) and
-// saves the state if a save is pending.
+// saves the state if a save is pending (or failed); a closed simulator
+// saves nothing more.
 func (s *Simulator) Close() {
 	s.disp.Close()
 	s.mu.Lock()
-	s.unlock()
+	s.snapshotLocked() // unsaved changes, if any: the writer's Close writes them
+	s.mu.Unlock()
+	if err := s.state.Close(); err != nil {
+		s.log.Error("monnify sim: cannot save state", "file", s.stateFile, "err", err)
+	}
 }
 
 // Dispatcher gives tests the callback dispatcher and its faults.

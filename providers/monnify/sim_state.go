@@ -9,9 +9,10 @@ import (
 )
 
 // The simulator's state file (SimOptions.StateFile): the whole sandbox as
-// one JSON document, rewritten atomically (temp file, fsync, rename) under
-// s.mu after every change, so that a restarted app finds the merchants it
-// provisioned and the invoices they hold.
+// one JSON document, encoded under s.mu after every change and rewritten
+// atomically (temp file, fsync, rename) once s.mu is released, so that a
+// restarted app finds the merchants it provisioned and the invoices they
+// hold.
 
 // simStateVersion is the format of the state file; a file of another
 // version is not read (the sandbox starts fresh).
@@ -34,21 +35,29 @@ type simStoredInvo struct {
 // changed marks the state as needing a save; s.mu held.
 func (s *Simulator) changed() { s.dirty = true }
 
-// unlock saves the state if it changed, then releases s.mu.
+// unlock releases s.mu and, if the state changed, saves it before
+// returning, so the change is on disk before the caller answers or queues
+// a webhook for it. The state is encoded under s.mu and written after s.mu
+// is released (simkit.StateWriter), so no other call waits for the disk.
 func (s *Simulator) unlock() {
-	if s.dirty {
-		s.saveLocked()
-	}
+	snap := s.snapshotLocked()
 	s.mu.Unlock()
+	if err := s.state.Write(snap); err != nil {
+		s.log.Error("monnify sim: cannot save state", "file", s.stateFile, "err", err)
+	}
 }
 
-// saveLocked writes the state file; s.mu held. A failed write is logged
-// and retried at the next change (or on Close): the sandbox keeps serving
-// from memory.
-func (s *Simulator) saveLocked() {
-	if s.stateFile == "" {
-		s.dirty = false
-		return
+// snapshotLocked encodes the state if it changed and hands it to the state
+// writer; s.mu held. It returns nil when there is nothing to save. A
+// failed write is logged by the caller and retried with the next change's
+// snapshot (or on Close): the sandbox keeps serving from memory.
+func (s *Simulator) snapshotLocked() *simkit.StateSnapshot {
+	if !s.dirty {
+		return nil
+	}
+	s.dirty = false
+	if s.state == nil {
+		return nil
 	}
 	st := simState{Version: simStateVersion, Seq: s.seq, Merchants: []simMerchant{}, Invoices: []simStoredInvo{}}
 	for _, m := range s.merchants {
@@ -60,14 +69,11 @@ func (s *Simulator) saveLocked() {
 		st.Invoices = append(st.Invoices, simStoredInvo{Merchant: inv.merchant.APIKey, simInvoice: *inv})
 	}
 	raw, err := json.Marshal(st)
-	if err == nil {
-		err = simkit.WriteFileAtomic(s.stateFile, raw)
-	}
 	if err != nil {
 		s.log.Error("monnify sim: cannot save state", "file", s.stateFile, "err", err)
-		return
+		return nil
 	}
-	s.dirty = false
+	return s.state.Snapshot(raw)
 }
 
 // load reads the state file into the fresh simulator (before it serves).
