@@ -92,9 +92,14 @@
 // users, per-day counters, callback Sequence numbers, events still queued
 // for the next batch, and the RS256 signing key (the JWKS kid stays the
 // same). Every change is written before the request is answered (marshal
-// under the mutex, temp file in the same directory, fsync, rename), so a
-// refresh token the client saved with acct.Save is on disk too; Close
-// writes anything still unwritten. Not kept: access tokens (the client gets
+// under the mutex; once the mutex is released, so other calls and the
+// payer's pages do not wait for the disk, simkit.StateWriter writes a temp
+// file in the same directory, fsyncs and renames it; writes take turns and
+// an older snapshot never overwrites a newer one), so a refresh token the
+// client saved with acct.Save is on disk too, and callbacks queued by a
+// change go out only after it is written. A failed write is logged and
+// retried by the next change or background tick; Close writes anything
+// still unwritten, and a closed simulator writes nothing more. Not kept: access tokens (the client gets
 // 401 and renews from its refresh token), authorization requests and codes
 // (a Connect in progress during a restart must start again), and callback
 // batches already handed to the dispatcher or waiting for a retry — those

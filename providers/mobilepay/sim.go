@@ -75,8 +75,9 @@ type Simulator struct {
 	users     map[string]*simUser
 	consents  map[string]*simConsent
 
-	stateFile string // "" = memory only
-	dirty     bool   // state changed and not yet written (a failed write is retried)
+	stateFile string              // "" = memory only
+	state     *simkit.StateWriter // writes it after s.mu is released; nil without one
+	dirty     bool                // state changed since the last snapshot
 
 	stop chan struct{}
 	done chan struct{}
@@ -181,6 +182,7 @@ func NewSimulator(opts SimOptions) *Simulator {
 		users:     map[string]*simUser{},
 		consents:  map[string]*simConsent{},
 		stateFile: opts.StateFile,
+		state:     simkit.NewStateWriter(opts.StateFile),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -205,8 +207,9 @@ func NewSimulator(opts SimOptions) *Simulator {
 			s.dirty = true
 		}
 	}
-	s.flushLocked()
+	s.snapshotLocked() // flushed below
 	s.mu.Unlock()
+	s.flush()
 	s.routes()
 	go s.loop()
 	return s
@@ -228,15 +231,19 @@ var sandboxUsers = []simUser{
 func (s *Simulator) Dispatcher() *simkit.Dispatcher { return s.disp }
 
 // Close stops the background job and pending deliveries and writes the
-// state file if a change is still unwritten.
+// state file if a change is still unwritten; a closed simulator writes
+// nothing more.
 func (s *Simulator) Close() {
 	s.once.Do(func() {
 		close(s.stop)
 		<-s.done
 		s.disp.Close()
 		s.mu.Lock()
-		s.flushLocked()
+		s.snapshotLocked() // unwritten changes, if any: the writer's Close writes them
 		s.mu.Unlock()
+		if err := s.state.Close(); err != nil {
+			s.log.Warn("mobilepay simulator: could not save the state file", "path", s.stateFile, "err", err)
+		}
 	})
 }
 
@@ -361,8 +368,9 @@ func (s *Simulator) tick() {
 		}
 		sends = append(sends, simkit.Callback{URL: m.cbURL, Method: http.MethodPost, Header: h, Body: body})
 	}
-	s.flushLocked() // also retries a failed write
+	s.snapshotLocked() // flushed below
 	s.mu.Unlock()
+	s.flush() // before the callbacks go out; also retries a failed write
 	for _, cb := range sends {
 		s.disp.Send(cb)
 	}

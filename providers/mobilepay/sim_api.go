@@ -278,7 +278,7 @@ func (s *Simulator) handleCreate(kind string, batch bool) http.HandlerFunc {
 			s.store(inv)
 			s.enqueue(m, inv, "Created", nil)
 			s.changedLocked()
-			s.mu.Unlock()
+			s.unlock()
 			resp := map[string]any{"InvoiceId": inv.ID}
 			if kind == "link" {
 				resp["Links"] = s.linkHref(inv)
@@ -330,7 +330,7 @@ func (s *Simulator) handleCreate(kind string, batch bool) http.HandlerFunc {
 			out.Accepted = append(out.Accepted, batchAccepted{InvoiceNumber: in.InvoiceNumber, InvoiceID: inv.ID})
 		}
 		s.changedLocked()
-		s.mu.Unlock()
+		s.unlock()
 		simkit.WriteJSON(w, http.StatusAccepted, out)
 	}
 }
@@ -348,20 +348,24 @@ func (s *Simulator) invoiceOf(w http.ResponseWriter, r *http.Request) *simInvoic
 
 func (s *Simulator) handleCancel(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	inv := s.invoiceOf(w, r)
 	if inv == nil {
+		s.unlock()
 		return
 	}
-	switch inv.Status {
-	case "created", "accepted":
+	status := inv.Status
+	if status == "created" || status == "accepted" {
 		inv.Status = "canceled"
 		s.changedLocked()
+	}
+	s.unlock()
+	switch status {
+	case "created", "accepted":
 		w.WriteHeader(http.StatusNoContent)
 	case "paid":
 		domainError(w, "10504")
 	default:
-		writeError(w, http.StatusConflict, "DomainError", "", "Invoice cannot be canceled in status "+inv.Status)
+		writeError(w, http.StatusConflict, "DomainError", "", "Invoice cannot be canceled in status "+status)
 	}
 }
 
@@ -470,25 +474,27 @@ func (s *Simulator) handleAuthConfig(kind string) http.HandlerFunc {
 			inputError(w, "callbackUrl")
 			return
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		m := s.merchantOf(r)
+		var user, key string
 		switch kind {
 		case "basic":
 			if in.Username == "" || in.Password == "" || strings.Contains(in.Username, ":") {
 				inputError(w, "username")
 				return
 			}
-			m.cbUser, m.cbKey = in.Username, in.Password
+			user, key = in.Username, in.Password
 		case "apikey":
 			if !validHeaderValue(in.ApiKey) {
 				writeError(w, http.StatusBadRequest, "InputError", "", "Provided apiKey is not valid and cannot be an Authorization header.")
 				return
 			}
-			m.cbUser, m.cbKey = "", in.ApiKey
+			key = in.ApiKey
 		}
+		s.mu.Lock()
+		m := s.merchantOf(r)
+		m.cbUser, m.cbKey = user, key
 		m.cbKind, m.cbURL = kind, in.CallbackUrl
 		s.changedLocked()
+		s.unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
@@ -612,19 +618,22 @@ func (s *Simulator) handleUserAccept(w http.ResponseWriter, r *http.Request) {
 		pd = t
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	inv, u := s.consumerInvoice(w, r)
 	if inv == nil {
+		s.unlock()
 		return
 	}
 	if in.ConsumerCard != "" && !strings.EqualFold(in.ConsumerCard, u.Card) {
+		s.unlock()
 		writeError(w, http.StatusConflict, "DomainError", "", "ConsumerCard does not belong to the AuthenticatedUser")
 		return
 	}
 	msg := s.consumerAct(inv, u, "accept", pd)
 	s.changedLocked()
 	if msg != "" {
-		simkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"InvoiceId": inv.ID, "InvoicePaymentStatus": "Failed", "ErrorText": msg})
+		id := inv.ID
+		s.unlock()
+		simkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"InvoiceId": id, "InvoicePaymentStatus": "Failed", "ErrorText": msg})
 		return
 	}
 	status := "Accepted"
@@ -635,26 +644,30 @@ func (s *Simulator) handleUserAccept(w http.ResponseWriter, r *http.Request) {
 	if inv.In.RedirectURL != "" {
 		redirect = withStatus(inv.In.RedirectURL, strings.ToLower(status))
 	}
-	simkit.WriteJSON(w, http.StatusOK, map[string]any{"InvoiceId": inv.ID, "InvoicePaymentStatus": status, "RedirectUrl": redirect,
+	resp := map[string]any{"InvoiceId": inv.ID, "InvoicePaymentStatus": status, "RedirectUrl": redirect,
 		"Receipt": map[string]any{"PaymentTransactionId": inv.TransactionID, "Amount": fmtCents(inv.TotalCents), "CurrencyCode": inv.Currency,
-			"PaymentDate": inv.PaymentDate.Format(time.RFC3339)}})
+			"PaymentDate": inv.PaymentDate.Format(time.RFC3339)}}
+	s.unlock()
+	simkit.WriteJSON(w, http.StatusOK, resp)
 }
 
 // handleUserReject is S2.
 func (s *Simulator) handleUserReject(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	inv, u := s.consumerInvoice(w, r)
 	if inv == nil {
+		s.unlock()
 		return
 	}
 	msg := s.consumerAct(inv, u, "reject", time.Time{})
 	s.changedLocked()
+	id := inv.ID
+	s.unlock()
 	if msg != "" {
 		writeError(w, http.StatusConflict, "DomainError", "", msg)
 		return
 	}
-	simkit.WriteJSON(w, http.StatusOK, map[string]string{"InvoiceId": inv.ID})
+	simkit.WriteJSON(w, http.StatusOK, map[string]string{"InvoiceId": id})
 }
 
 // handleUserPDF is S3: a minimal PDF of the invoice.
@@ -695,16 +708,18 @@ func (s *Simulator) handleConsentCreate(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	inv := s.invoices[strings.ToLower(in.InvoiceId)]
 	if inv == nil || inv.MerchantID != grantOf(r).MerchantID {
+		s.unlock()
 		writeError(w, http.StatusNotFound, "DomainError", "", "Invoice not found")
 		return
 	}
 	c := &simConsent{ID: models.NewUUID(), InvoiceID: inv.ID, State: "Pending"}
 	s.consents[c.ID] = c
 	s.changedLocked()
-	simkit.WriteJSON(w, http.StatusCreated, map[string]any{"ConsentId": c.ID, "InvoiceId": c.InvoiceID, "PhoneNumber": nil, "State": c.State})
+	resp := map[string]any{"ConsentId": c.ID, "InvoiceId": c.InvoiceID, "PhoneNumber": nil, "State": c.State}
+	s.unlock()
+	simkit.WriteJSON(w, http.StatusCreated, resp)
 }
 
 func (s *Simulator) consentJSON(c *simConsent) map[string]any {
@@ -761,13 +776,14 @@ func (s *Simulator) handleUserConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	u := s.userOf(r)
 	c := s.consentOf(w, r)
 	if c == nil {
+		s.unlock()
 		return
 	}
 	if u == nil {
+		s.unlock()
 		writeError(w, http.StatusConflict, "DomainError", "", "AuthenticatedUser is not a sandbox MobilePay user")
 		return
 	}
@@ -778,16 +794,20 @@ func (s *Simulator) handleUserConsent(w http.ResponseWriter, r *http.Request) {
 		c.State = "Denied"
 	}
 	s.changedLocked()
+	s.unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // handleConsentDelete is S5.
 func (s *Simulator) handleConsentDelete(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.consentOf(w, r); c != nil {
+	c := s.consentOf(w, r)
+	if c != nil {
 		delete(s.consents, c.ID)
 		s.changedLocked()
+	}
+	s.unlock()
+	if c != nil {
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
@@ -796,19 +816,21 @@ func (s *Simulator) handleConsentDelete(w http.ResponseWriter, r *http.Request) 
 // (instead of waiting for due date + 30 days).
 func (s *Simulator) handleForceExpire(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	inv := s.invoices[strings.ToLower(r.PathValue("invoiceId"))]
 	if inv == nil {
+		s.unlock()
 		writeError(w, http.StatusNotFound, "DomainError", "", "Invoice not found")
 		return
 	}
-	if inv.Status != "created" && inv.Status != "accepted" {
-		writeError(w, http.StatusConflict, "DomainError", "", "Invoice is "+inv.Status)
+	if status := inv.Status; status != "created" && status != "accepted" {
+		s.unlock()
+		writeError(w, http.StatusConflict, "DomainError", "", "Invoice is "+status)
 		return
 	}
 	inv.Status = "expired"
 	s.enqueue(s.merchants[inv.MerchantID], inv, "Expired", nil)
 	s.changedLocked()
+	s.unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -252,10 +252,15 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 		id, secret = u, p
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	// Every answer is written after s.unlock, so new tokens are on disk
+	// before the client sees them.
+	refuse := func(status int, code, desc string) {
+		s.unlock()
+		tokenError(w, status, code, desc)
+	}
 	cl := s.clients[id]
 	if cl == nil || subtle.ConstantTimeCompare([]byte(cl.Secret), []byte(secret)) != 1 {
-		tokenError(w, http.StatusUnauthorized, "invalid_client", "")
+		refuse(http.StatusUnauthorized, "invalid_client", "")
 		return
 	}
 	now := s.now()
@@ -269,13 +274,13 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 		verifier := r.PostForm.Get("code_verifier")
 		switch {
 		case ac == nil || ac.ClientID != cl.ID || now.After(ac.Expires):
-			tokenError(w, http.StatusBadRequest, "invalid_grant", "unknown, used or expired code")
+			refuse(http.StatusBadRequest, "invalid_grant", "unknown, used or expired code")
 			return
 		case ac.RedirectURI != r.PostForm.Get("redirect_uri"):
-			tokenError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri mismatch")
+			refuse(http.StatusBadRequest, "invalid_grant", "redirect_uri mismatch")
 			return
 		case len(verifier) < 43 || len(verifier) > 128 || pkceChallenge(verifier) != ac.Challenge:
-			tokenError(w, http.StatusBadRequest, "invalid_grant", "PKCE verification failed")
+			refuse(http.StatusBadRequest, "invalid_grant", "PKCE verification failed")
 			return
 		}
 		g = &grant{ClientID: cl.ID, MerchantID: ac.MerchantID, Scope: ac.Scope}
@@ -284,13 +289,13 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 		rt := r.PostForm.Get("refresh_token")
 		old := s.refresh[rt]
 		if old == nil || old.ClientID != cl.ID || now.After(old.Expires) {
-			tokenError(w, http.StatusBadRequest, "invalid_grant", "unknown or expired refresh token")
+			refuse(http.StatusBadRequest, "invalid_grant", "unknown or expired refresh token")
 			return
 		}
 		delete(s.refresh, rt) // rotated: the old refresh token stops working
 		g = &grant{ClientID: old.ClientID, MerchantID: old.MerchantID, Scope: old.Scope}
 	default:
-		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "")
+		refuse(http.StatusBadRequest, "unsupported_grant_type", "")
 		return
 	}
 	at := models.NewToken(256)
@@ -310,6 +315,7 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	// be on disk before the client sees it: Ankara saves it with acct.Save
 	// and uses it after its next restart.
 	s.changedLocked()
+	s.unlock()
 	w.Header().Set("Cache-Control", "no-store")
 	simkit.WriteJSON(w, http.StatusOK, resp)
 }
@@ -404,7 +410,7 @@ func (s *Simulator) handleOnboarding(w http.ResponseWriter, r *http.Request) {
 			users = append(users, map[string]string{"AuthenticatedUser": u.ID, "ConsumerCard": u.Card, "Phone": u.Phone})
 		}
 	}
-	s.mu.Unlock()
+	s.unlock()
 	issuers := []Issuer{{ID: m.Issuers[0].ID, Name: m.Issuers[0].Name, AccountType: "Account", Status: "enabled"}}
 	simkit.WriteJSON(w, http.StatusCreated, map[string]any{
 		"ClientId": cl.ID, "ClientSecret": cl.Secret, "MerchantId": m.ID, "MerchantVat": m.VAT, "Country": cc,

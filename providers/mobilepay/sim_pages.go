@@ -118,7 +118,7 @@ func (s *Simulator) handleLinkAction(w http.ResponseWriter, r *http.Request) {
 	s.changedLocked() // a new sandbox user, or the payer's action
 	redirect := inv.In.RedirectURL
 	status := inv.Status
-	s.mu.Unlock()
+	s.unlock()
 	if msg != "" {
 		http.Redirect(w, r, self+"?error="+url.QueryEscape(msg), http.StatusSeeOther)
 		return
@@ -198,7 +198,7 @@ func (s *Simulator) handleAppAction(w http.ResponseWriter, r *http.Request) {
 		msg = s.consumerAct(inv, s.userFor(phone), r.PostForm.Get("action"), endOfDay(inv.Due, m.Country))
 		s.changedLocked()
 	}
-	s.mu.Unlock()
+	s.unlock()
 	if msg != "" {
 		self += "?error=" + url.QueryEscape(msg)
 	}

@@ -47,8 +47,8 @@ type stateInvoice struct {
 	Canonical string // duplicate check (10104)
 }
 
-// snapshotLocked copies the state for writing; the caller holds s.mu.
-func (s *Simulator) snapshotLocked() *simState {
+// stateLocked copies the state for writing; the caller holds s.mu.
+func (s *Simulator) stateLocked() *simState {
 	st := &simState{Version: stateVersion, KeyID: s.kid, Refresh: s.refresh}
 	if s.key != nil {
 		st.SigningKey = x509.MarshalPKCS1PrivateKey(s.key)
@@ -78,33 +78,56 @@ func (s *Simulator) snapshotLocked() *simState {
 	return st
 }
 
-// changedLocked records a state change and writes the state file before the
-// caller answers, so that what a client was told (an invoice id, a rotated
-// refresh token) survives a crash; the caller holds s.mu.
-func (s *Simulator) changedLocked() {
-	s.dirty = true
-	s.flushLocked()
+// changedLocked records a state change; the caller holds s.mu and releases
+// it with s.unlock, which writes the state file before the caller answers,
+// so that what a client was told (an invoice id, a rotated refresh token)
+// survives a crash.
+func (s *Simulator) changedLocked() { s.dirty = true }
+
+// unlock releases s.mu and, if the state changed, writes the state file
+// before returning: the state is encoded under s.mu and written once s.mu
+// is released, so no other call waits for the disk. A caller that changed
+// the state answers only after unlock returns.
+func (s *Simulator) unlock() {
+	snap := s.snapshotLocked()
+	s.mu.Unlock()
+	s.save(snap)
 }
 
-// flushLocked writes the state file if it changed; a failed write is logged
-// and retried on the next change, tick or Close. The caller holds s.mu.
-func (s *Simulator) flushLocked() {
+// snapshotLocked encodes the state if it changed and hands it to the state
+// writer; s.mu held. It returns nil when there is nothing to write.
+func (s *Simulator) snapshotLocked() *simkit.StateSnapshot {
 	if !s.dirty {
-		return
-	}
-	if s.stateFile == "" {
-		s.dirty = false
-		return
-	}
-	b, err := json.Marshal(s.snapshotLocked())
-	if err == nil {
-		err = simkit.WriteFileAtomic(s.stateFile, b)
-	}
-	if err != nil {
-		s.log.Warn("mobilepay simulator: could not save the state file", "path", s.stateFile, "err", err)
-		return
+		return nil
 	}
 	s.dirty = false
+	if s.state == nil {
+		return nil
+	}
+	b, err := json.Marshal(s.stateLocked())
+	if err != nil {
+		s.log.Warn("mobilepay simulator: could not save the state file", "path", s.stateFile, "err", err)
+		return nil
+	}
+	return s.state.Snapshot(b)
+}
+
+// save writes snap to the state file (simkit.StateWriter: temp file in the
+// same directory, fsync, rename; writes take turns and an older snapshot
+// never overwrites a newer one); call it without s.mu. A failed write is
+// logged and retried by the next change, tick or Close.
+func (s *Simulator) save(snap *simkit.StateSnapshot) {
+	if err := s.state.Write(snap); err != nil {
+		s.log.Warn("mobilepay simulator: could not save the state file", "path", s.stateFile, "err", err)
+	}
+}
+
+// flush writes the newest state if it is not on disk yet (a failed write is
+// retried); call it without s.mu.
+func (s *Simulator) flush() {
+	if err := s.state.Flush(); err != nil {
+		s.log.Warn("mobilepay simulator: could not save the state file", "path", s.stateFile, "err", err)
+	}
 }
 
 // load reads the state file into the empty simulator. A missing file is a
